@@ -1,0 +1,372 @@
+/**
+ * Secret -> SealedSecret (what kubeseal does) and SealedSecret -> Secret (what
+ * the controller does), one implementation for the CLI and the controller.
+ * Source: upstream NewSealedSecret / Unseal in
+ * pkg/apis/sealedsecrets/v1alpha1/sealedsecret_expansion.go.
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  ANNOTATION_KEY_HINT,
+  ANNOTATION_SKIP_SET_OWNER_REFERENCES,
+  API_VERSION,
+  KIND,
+  STRIPPED_TEMPLATE_ANNOTATIONS,
+  objectRef,
+  type ObjectMeta,
+  type SealedSecret,
+  type Secret,
+} from './api/types.js';
+import { hybridEncrypt } from './crypto/hybrid.js';
+import { SealedSecretsError } from './errors.js';
+import type { KeyRing } from './keyring.js';
+import { encryptionLabel, scopeFromAnnotations, withScopeAnnotations, type Scope } from './scope.js';
+import { renderTemplate } from './template.js';
+
+/** The message upstream gives when no key opens a value; users and tools grep for it. */
+export const NO_KEY_COULD_DECRYPT = 'no key could decrypt secret';
+const DECRYPT_HINT =
+  'it was sealed for another controller key, or for another namespace, name or scope (strict scope binds both namespace and name)';
+
+export interface SealingKey {
+  publicKey: KeyObject;
+  /** Recorded as a hint for the controller; omitted when unknown. */
+  fingerprint?: string;
+}
+
+export interface SealOptions {
+  /** An explicit scope (flag); otherwise the Secret's scope annotations decide. */
+  scope?: Scope;
+  allowEmptyData?: boolean;
+  /** --name: overrides the Secret's name. */
+  name?: string;
+  /** An explicit -n/--namespace; must agree with the Secret's own namespace. */
+  namespace?: string;
+  /** The namespace used when neither the Secret nor the flag gives one (kubeconfig or "default"). */
+  defaultNamespace?: string;
+}
+
+/** Strict standard base64 with padding, as Go's base64.StdEncoding; returns the offset of the first bad byte. */
+export function decodeBase64Strict(s: string): Buffer | number {
+  // Go's decoder skips \r and \n; everything else must be in the alphabet.
+  const clean = s.includes('\n') || s.includes('\r') ? s.replace(/[\r\n]/g, '') : s;
+  const m = /[^A-Za-z0-9+/=]/.exec(clean);
+  if (m) return m.index;
+  const pad = clean.indexOf('=');
+  if (pad >= 0 && !/^={1,2}$/.test(clean.slice(pad))) return pad;
+  if (clean.length % 4 !== 0) return clean.length - (clean.length % 4);
+  if (pad >= 0 && pad % 4 < 2) return pad;
+  return Buffer.from(clean, 'base64');
+}
+
+function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const SERVER_FIELDS = [
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'ownerReferences',
+] as const;
+
+/** Seals one Secret into a SealedSecret, exactly as upstream kubeseal builds it. */
+export function sealSecret(secret: Secret, key: SealingKey, options: SealOptions = {}): SealedSecret {
+  if (secret === null || typeof secret !== 'object' || Array.isArray(secret)) {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', 'the input is not a Kubernetes object');
+  }
+  const ref = objectRef(secret.metadata);
+  if (secret.kind !== undefined && secret.kind !== 'Secret') {
+    throw new SealedSecretsError('ERR_WRONG_KIND', `${secret.kind} ${ref} is not a Secret`, {
+      hint: 'kubeseal seals objects of kind Secret (apiVersion v1)',
+    });
+  }
+  const meta: ObjectMeta = structuredClone(secret.metadata ?? {});
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', `Secret ${ref} has a metadata that is not an object`);
+  }
+  const data = secret.data ?? {};
+  const stringData = secret.stringData ?? {};
+  for (const [field, rec] of [['data', data], ['stringData', stringData]] as const) {
+    if (typeof rec !== 'object' || Array.isArray(rec) || Object.values(rec).some((v) => typeof v !== 'string')) {
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `Secret ${ref}: ${field} must map keys to strings`);
+    }
+  }
+  if (!options.allowEmptyData && Object.keys(data).length === 0 && Object.keys(stringData).length === 0) {
+    throw new SealedSecretsError('ERR_EMPTY_DATA', `Secret ${ref} has no data or stringData`, {
+      hint: 'add at least one item, or pass --allow-empty-data to seal it anyway',
+    });
+  }
+
+  if (options.name) meta.name = options.name;
+  if (!meta.name) {
+    throw new SealedSecretsError('ERR_NAME', 'the Secret has no metadata.name', { hint: 'set metadata.name or pass --name' });
+  }
+  const scope: Scope = options.scope ?? scopeFromAnnotations(meta.annotations);
+  meta.annotations = withScopeAnnotations(meta.annotations, scope);
+  if (Object.keys(meta.annotations).length === 0) delete meta.annotations;
+
+  if (scope !== 'cluster-wide') {
+    if (options.namespace && meta.namespace && options.namespace !== meta.namespace) {
+      throw new SealedSecretsError(
+        'ERR_NAME',
+        `namespace mismatch: input secret is in namespace "${meta.namespace}" but "${options.namespace}" was specified`,
+        { hint: 'drop --namespace, or change metadata.namespace of the Secret' },
+      );
+    }
+    if (!meta.namespace) meta.namespace = options.namespace || options.defaultNamespace || 'default';
+  }
+  for (const f of SERVER_FIELDS) delete meta[f];
+  if (meta.annotations) {
+    for (const a of STRIPPED_TEMPLATE_ANNOTATIONS) delete meta.annotations[a];
+    if (Object.keys(meta.annotations).length === 0) delete meta.annotations;
+  }
+
+  const label = encryptionLabel(meta.namespace ?? '', meta.name, scope);
+  const encryptedData: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) {
+    const bytes = decodeBase64Strict(v);
+    if (typeof bytes === 'number') {
+      throw new SealedSecretsError('ERR_BAD_BASE64', `Secret ${objectRef(meta)}: data["${k}"] is not valid base64 (at byte ${bytes})`, {
+        hint: 'values under data are base64; put plain text under stringData instead',
+      });
+    }
+    encryptedData[k] = hybridEncrypt(key.publicKey, bytes, label).toString('base64');
+  }
+  for (const [k, v] of Object.entries(stringData)) {
+    encryptedData[k] = hybridEncrypt(key.publicKey, Buffer.from(v, 'utf8'), label).toString('base64');
+  }
+
+  const topAnnotations = withScopeAnnotations(undefined, scope);
+  if (key.fingerprint) topAnnotations[ANNOTATION_KEY_HINT] = key.fingerprint;
+  const topMeta: ObjectMeta = { name: meta.name };
+  if (meta.namespace) topMeta.namespace = meta.namespace;
+  if (Object.keys(topAnnotations).length) topMeta.annotations = sortedRecord(topAnnotations);
+
+  const template: SealedSecret['spec']['template'] = { metadata: meta };
+  if (secret.type) template.type = secret.type;
+  if (secret.immutable !== undefined) template.immutable = secret.immutable;
+  return {
+    kind: KIND,
+    apiVersion: API_VERSION,
+    metadata: topMeta,
+    spec: { template, encryptedData: sortedRecord(encryptedData) },
+  };
+}
+
+/** The items of a SealedSecret to decrypt, and what binds them; the part of unsealing that needs no key. */
+export interface UnsealPlan {
+  ref: string;
+  label: Uint8Array;
+  hints: string[];
+  items: { key: string; blob: Buffer }[];
+  /** The deprecated v1 blob, when spec.data is used. */
+  v1Blob?: Buffer;
+}
+
+export interface UnsealOptions {
+  /** upstream --accept-deprecated-v1-data (default true). */
+  acceptDeprecatedV1Data?: boolean;
+}
+
+function assertSealedSecretShape(ss: SealedSecret): void {
+  if (ss === null || typeof ss !== 'object' || Array.isArray(ss)) {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', 'the input is not a Kubernetes object');
+  }
+  const ref = objectRef(ss.metadata);
+  if (ss.kind !== undefined && ss.kind !== KIND) {
+    throw new SealedSecretsError('ERR_WRONG_KIND', `${ss.kind} ${ref} is not a SealedSecret`);
+  }
+  if (!ss.metadata || typeof ss.metadata !== 'object' || !ss.metadata.name) {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', 'the SealedSecret has no metadata.name');
+  }
+  if (!ss.spec || typeof ss.spec !== 'object' || Array.isArray(ss.spec)) {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', `SealedSecret ${ref} has no spec`);
+  }
+}
+
+/** Splits the hint annotation into fingerprints. */
+export function keyHints(meta: ObjectMeta | undefined): string[] {
+  const v = meta?.annotations?.[ANNOTATION_KEY_HINT];
+  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+/**
+ * Validates a SealedSecret and lists what must be decrypted. The label comes from
+ * the SealedSecret's own top-level metadata (name, namespace, scope annotations),
+ * never from spec.template.metadata, exactly as upstream.
+ */
+export function planUnseal(ss: SealedSecret, options: UnsealOptions = {}): UnsealPlan {
+  assertSealedSecretShape(ss);
+  const meta = ss.metadata;
+  const ref = objectRef(meta);
+  const label = encryptionLabel(meta.namespace ?? '', meta.name!, scopeFromAnnotations(meta.annotations));
+  const hints = keyHints(meta);
+  // Lenient like upstream: a non-string value keeps its key and then fails to decrypt.
+  const raw = ss.spec.encryptedData;
+  const encryptedData: Record<string, unknown> = raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {};
+
+  if (ss.spec.data !== undefined && ss.spec.data !== null) {
+    if (Object.keys(encryptedData).length > 0) {
+      throw new SealedSecretsError(
+        'ERR_DEPRECATED_V1',
+        `SealedSecret ${ref}: cannot use the field 'encryptedData' and the deprecated field 'data' at the same time`,
+        { hint: 'reseal it with a current kubeseal, which writes encryptedData only' },
+      );
+    }
+    if (options.acceptDeprecatedV1Data === false) {
+      throw new SealedSecretsError(
+        'ERR_DEPRECATED_V1',
+        `SealedSecret ${ref}: using deprecated 'data' field, use 'encryptedData' or flip the feature flag`,
+        { hint: 'reseal it with a current kubeseal, or run the controller with --accept-deprecated-v1-data' },
+      );
+    }
+    const blob = typeof ss.spec.data === 'string' ? decodeBase64Strict(ss.spec.data) : 0;
+    if (typeof blob === 'number') {
+      throw new SealedSecretsError('ERR_BAD_BASE64', `SealedSecret ${ref}: illegal base64 data at input byte ${blob} (spec.data)`);
+    }
+    return { ref, label, hints, items: [], v1Blob: blob };
+  }
+
+  const items: UnsealPlan['items'] = [];
+  const bad: string[] = [];
+  let firstBadOffset = 0;
+  for (const k of Object.keys(encryptedData).sort()) {
+    const v = encryptedData[k];
+    const blob = typeof v === 'string' ? decodeBase64Strict(v) : Buffer.alloc(0);
+    if (typeof blob === 'number') {
+      if (bad.length === 0) firstBadOffset = blob;
+      bad.push(k);
+    } else {
+      items.push({ key: k, blob });
+    }
+  }
+  if (bad.length) {
+    throw new SealedSecretsError(
+      'ERR_BAD_BASE64',
+      `SealedSecret ${ref}: illegal base64 data at input byte ${firstBadOffset} (${bad.join(', ')})`,
+      { hint: 'encryptedData values must be the standard base64 that kubeseal prints; reseal the items' },
+    );
+  }
+  return { ref, label, hints, items };
+}
+
+/** The uniform failure for items no key opens. */
+export function decryptError(ref: string, keys: readonly string[]): SealedSecretsError {
+  const tag = keys.length ? ` (${[...keys].sort().join(', ')})` : '';
+  return new SealedSecretsError('ERR_DECRYPT', `${NO_KEY_COULD_DECRYPT}${tag}`, { hint: `SealedSecret ${ref}: ${DECRYPT_HINT}` });
+}
+
+/**
+ * Builds the Secret the controller creates, from a SealedSecret and its decrypted
+ * items (a map from encryptedData key to plaintext), or from the decrypted v1 blob.
+ */
+export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Buffer>, v1Plaintext?: Buffer): Secret {
+  const meta = ss.metadata;
+  const ref = objectRef(meta);
+  let secret: Secret;
+  if (v1Plaintext) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v1Plaintext.toString('utf8'));
+    } catch {
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `SealedSecret ${ref}: the deprecated spec.data does not hold a Secret`);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `SealedSecret ${ref}: the deprecated spec.data does not hold a Secret`);
+    }
+    secret = parsed as Secret;
+    secret.metadata = secret.metadata && typeof secret.metadata === 'object' ? secret.metadata : {};
+  } else {
+    const template = ss.spec.template ?? {};
+    const tmeta = template.metadata && typeof template.metadata === 'object' ? structuredClone(template.metadata) : {};
+    if (tmeta.creationTimestamp === null) delete tmeta.creationTimestamp;
+    const data = new Map(plaintexts);
+    const templates = template.data && typeof template.data === 'object' ? template.data : {};
+    for (const [k, src] of Object.entries(templates)) {
+      data.set(k, renderTemplate(k, typeof src === 'string' ? src : String(src), plaintexts));
+    }
+    secret = { metadata: tmeta };
+    if (template.type) secret.type = template.type;
+    if (template.immutable !== undefined && template.immutable !== null) secret.immutable = template.immutable;
+    secret.data = Object.fromEntries([...data.keys()].sort().map((k) => [k, data.get(k)!.toString('base64')]));
+  }
+  secret.apiVersion = 'v1';
+  secret.kind = 'Secret';
+  secret.metadata.name = meta.name!;
+  if (meta.namespace) secret.metadata.namespace = meta.namespace;
+  else delete secret.metadata.namespace;
+  if (secret.metadata.annotations?.[ANNOTATION_SKIP_SET_OWNER_REFERENCES] !== 'true') {
+    secret.metadata.ownerReferences = [
+      { apiVersion: API_VERSION, kind: KIND, name: meta.name!, uid: meta.uid ?? '', controller: true },
+    ];
+  } else {
+    delete secret.metadata.ownerReferences;
+  }
+  return secret;
+}
+
+export interface UnsealResult {
+  secret: Secret;
+  /** Which key opened each item, for hints and per-key metrics. */
+  openedBy: Map<string, string>;
+  rsaOperations: number;
+}
+
+/** Unseals in one step with a key ring: plan, decrypt every item, build the Secret. */
+export function unsealSealedSecret(ss: SealedSecret, ring: KeyRing, options: UnsealOptions = {}): UnsealResult {
+  const plan = planUnseal(ss, options);
+  const openedBy = new Map<string, string>();
+  let rsaOperations = 0;
+  if (plan.v1Blob) {
+    const r = ring.open(plan.v1Blob, plan.label, plan.hints);
+    rsaOperations += r?.rsaOperations ?? ring.size;
+    if (!r) throw decryptError(plan.ref, []);
+    openedBy.set('', r.fingerprint);
+    return { secret: buildSecret(ss, new Map(), r.plaintext), openedBy, rsaOperations };
+  }
+  const plaintexts = new Map<string, Buffer>();
+  const failed: string[] = [];
+  let hints = plan.hints;
+  for (const { key, blob } of plan.items) {
+    const r = ring.open(blob, plan.label, hints);
+    if (!r) {
+      failed.push(key);
+      continue;
+    }
+    rsaOperations += r.rsaOperations;
+    plaintexts.set(key, r.plaintext);
+    openedBy.set(key, r.fingerprint);
+    // Items of one object were almost always sealed by one key: try it first next.
+    if (hints[0] !== r.fingerprint) hints = [r.fingerprint, ...hints.filter((h) => h !== r.fingerprint)];
+  }
+  if (failed.length) throw decryptError(plan.ref, failed);
+  return { secret: buildSecret(ss, plaintexts), openedBy, rsaOperations };
+}
+
+/**
+ * Merges a freshly sealed SealedSecret into an existing one (kubeseal --merge-into):
+ * items are added or replaced, template annotations, labels and data merged; the
+ * target keeps its name, namespace, scope and everything else.
+ */
+export function mergeSealedSecrets(target: SealedSecret, update: SealedSecret): SealedSecret {
+  const out = structuredClone(target);
+  out.spec.encryptedData = sortedRecord({ ...(out.spec.encryptedData ?? {}), ...update.spec.encryptedData });
+  const ut = update.spec.template ?? {};
+  if (ut.metadata?.annotations || ut.metadata?.labels || ut.data) {
+    out.spec.template ??= {};
+    const tm = (out.spec.template.metadata ??= {});
+    if (ut.metadata?.annotations) tm.annotations = { ...(tm.annotations ?? {}), ...ut.metadata.annotations };
+    if (ut.metadata?.labels) tm.labels = { ...(tm.labels ?? {}), ...ut.metadata.labels };
+    if (ut.data) out.spec.template.data = { ...(out.spec.template.data ?? {}), ...ut.data };
+  }
+  const hints = [...keyHints(update.metadata), ...keyHints(target.metadata)];
+  if (hints.length) {
+    out.metadata.annotations = { ...(out.metadata.annotations ?? {}), [ANNOTATION_KEY_HINT]: [...new Set(hints)].join(',') };
+  }
+  return out;
+}
