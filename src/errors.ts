@@ -85,6 +85,11 @@ export class SealedSecretsError extends Error {
   }
 }
 
+/** The same error with the object it concerns named in front: "SealedSecret prod/db: ...". */
+export function inContext(e: SealedSecretsError, context: string): SealedSecretsError {
+  return new SealedSecretsError(e.code, `${context}: ${e.message}`, e.hint === undefined ? undefined : { hint: e.hint });
+}
+
 export function isSealedSecretsError(e: unknown, code?: ErrorCode): e is SealedSecretsError {
   return e instanceof SealedSecretsError && (code === undefined || e.code === code);
 }

@@ -6,6 +6,7 @@ export {
   ERROR_CODES,
   SealedSecretsError,
   fromErrorJSON,
+  inContext,
   isSealedSecretsError,
   toErrorJSON,
   type ErrorCode,

@@ -214,20 +214,20 @@ export function planUnseal(ss: SealedSecret, options: UnsealOptions = {}): Unsea
     if (Object.keys(encryptedData).length > 0) {
       throw new SealedSecretsError(
         'ERR_DEPRECATED_V1',
-        `SealedSecret ${ref}: cannot use the field 'encryptedData' and the deprecated field 'data' at the same time`,
+        "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time",
         { hint: 'reseal it with a current kubeseal, which writes encryptedData only' },
       );
     }
     if (options.acceptDeprecatedV1Data === false) {
       throw new SealedSecretsError(
         'ERR_DEPRECATED_V1',
-        `SealedSecret ${ref}: using deprecated 'data' field, use 'encryptedData' or flip the feature flag`,
+        "using deprecated 'data' field, use 'encryptedData' or flip the feature flag",
         { hint: 'reseal it with a current kubeseal, or run the controller with --accept-deprecated-v1-data' },
       );
     }
     const blob = typeof ss.spec.data === 'string' ? decodeBase64Strict(ss.spec.data) : 0;
     if (typeof blob === 'number') {
-      throw new SealedSecretsError('ERR_BAD_BASE64', `SealedSecret ${ref}: illegal base64 data at input byte ${blob} (spec.data)`);
+      throw new SealedSecretsError('ERR_BAD_BASE64', `illegal base64 data at input byte ${blob} (spec.data)`);
     }
     return { ref, label, hints, items: [], v1Blob: blob };
   }
@@ -248,17 +248,20 @@ export function planUnseal(ss: SealedSecret, options: UnsealOptions = {}): Unsea
   if (bad.length) {
     throw new SealedSecretsError(
       'ERR_BAD_BASE64',
-      `SealedSecret ${ref}: illegal base64 data at input byte ${firstBadOffset} (${bad.join(', ')})`,
+      `illegal base64 data at input byte ${firstBadOffset} (${bad.join(', ')})`,
       { hint: 'encryptedData values must be the standard base64 that kubeseal prints; reseal the items' },
     );
   }
   return { ref, label, hints, items };
 }
 
-/** The uniform failure for items no key opens. */
-export function decryptError(ref: string, keys: readonly string[]): SealedSecretsError {
+/**
+ * The uniform failure for items no key opens. Unseal errors carry upstream's
+ * message text (status messages stay comparable); callers name the object.
+ */
+export function decryptError(keys: readonly string[]): SealedSecretsError {
   const tag = keys.length ? ` (${[...keys].sort().join(', ')})` : '';
-  return new SealedSecretsError('ERR_DECRYPT', `${NO_KEY_COULD_DECRYPT}${tag}`, { hint: `SealedSecret ${ref}: ${DECRYPT_HINT}` });
+  return new SealedSecretsError('ERR_DECRYPT', `${NO_KEY_COULD_DECRYPT}${tag}`, { hint: DECRYPT_HINT });
 }
 
 /**
@@ -267,17 +270,16 @@ export function decryptError(ref: string, keys: readonly string[]): SealedSecret
  */
 export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Buffer>, v1Plaintext?: Buffer): Secret {
   const meta = ss.metadata;
-  const ref = objectRef(meta);
   let secret: Secret;
   if (v1Plaintext) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(v1Plaintext.toString('utf8'));
     } catch {
-      throw new SealedSecretsError('ERR_INVALID_INPUT', `SealedSecret ${ref}: the deprecated spec.data does not hold a Secret`);
+      throw new SealedSecretsError('ERR_INVALID_INPUT', 'the deprecated spec.data does not hold a Secret');
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new SealedSecretsError('ERR_INVALID_INPUT', `SealedSecret ${ref}: the deprecated spec.data does not hold a Secret`);
+      throw new SealedSecretsError('ERR_INVALID_INPUT', 'the deprecated spec.data does not hold a Secret');
     }
     secret = parsed as Secret;
     secret.metadata = secret.metadata && typeof secret.metadata === 'object' ? secret.metadata : {};
@@ -325,7 +327,7 @@ export function unsealSealedSecret(ss: SealedSecret, ring: KeyRing, options: Uns
   if (plan.v1Blob) {
     const r = ring.open(plan.v1Blob, plan.label, plan.hints);
     rsaOperations += r?.rsaOperations ?? ring.size;
-    if (!r) throw decryptError(plan.ref, []);
+    if (!r) throw decryptError([]);
     openedBy.set('', r.fingerprint);
     return { secret: buildSecret(ss, new Map(), r.plaintext), openedBy, rsaOperations };
   }
@@ -344,7 +346,7 @@ export function unsealSealedSecret(ss: SealedSecret, ring: KeyRing, options: Uns
     // Items of one object were almost always sealed by one key: try it first next.
     if (hints[0] !== r.fingerprint) hints = [r.fingerprint, ...hints.filter((h) => h !== r.fingerprint)];
   }
-  if (failed.length) throw decryptError(plan.ref, failed);
+  if (failed.length) throw decryptError(failed);
   return { secret: buildSecret(ss, plaintexts), openedBy, rsaOperations };
 }
 
