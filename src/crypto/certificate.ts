@@ -9,7 +9,7 @@
  * This is the only file that imports node-forge.
  */
 import { randomBytes, sign, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forgeTypes from 'node-forge';
 
 export interface CertificateOptions {
   publicKey: KeyObject;
@@ -23,7 +23,9 @@ export interface CertificateOptions {
 
 export const DEFAULT_CERT_TTL_MS = 87600 * 3600 * 1000;
 
-export function buildSelfSignedCertificate(opts: CertificateOptions): string {
+export async function buildSelfSignedCertificate(opts: CertificateOptions): Promise<string> {
+  // Loaded on first use: sealing and unsealing never load node-forge.
+  const forge: typeof forgeTypes = (await import('node-forge')).default;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(opts.publicKey.export({ type: 'spki', format: 'pem' }).toString());
   // A positive DER INTEGER of 127 random bits (upstream: rand.Int below 2^128).
@@ -45,10 +47,10 @@ export function buildSelfSignedCertificate(opts: CertificateOptions): string {
   cert.siginfo.algorithmOid = forge.pki.oids['sha256WithRSAEncryption']!;
   cert.signatureOid = forge.pki.oids['sha256WithRSAEncryption']!;
   // getTBSCertificate exists in node-forge but is missing from its type definitions.
-  const pki = forge.pki as typeof forge.pki & { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
+  const pki = forge.pki as typeof forge.pki & { getTBSCertificate(c: forgeTypes.pki.Certificate): forgeTypes.asn1.Asn1 };
   const tbs = pki.getTBSCertificate(cert);
   const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
-  (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
+  (cert as unknown as { tbsCertificate: forgeTypes.asn1.Asn1 }).tbsCertificate = tbs;
   cert.signature = sign('sha256', tbsDer, opts.privateKey).toString('binary');
   return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }

@@ -48,7 +48,7 @@ describe('keys and certificates', () => {
   it('builds a certificate shaped like upstream: encipherOnly, CA, empty DN, 10 years, signed by its key', async () => {
     const { privateKey, publicKey } = await generateRsaKeyPair(2048);
     const notBefore = new Date('2026-01-02T03:04:05.678Z');
-    const pem = buildSelfSignedCertificate({ privateKey, publicKey, notBefore, ttlMs: 87600 * 3600 * 1000 });
+    const pem = await buildSelfSignedCertificate({ privateKey, publicKey, notBefore, ttlMs: 87600 * 3600 * 1000 });
     const cert = new X509Certificate(pem);
     // An empty DN, as upstream's default --my-cn "" gives. (X509Certificate.ca is false for
     // CA:TRUE without keyCertSign, upstream's certs included: OpenSSL checks CA:TRUE below.)
@@ -64,7 +64,7 @@ describe('keys and certificates', () => {
     expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE/);
     expect(text).toContain('Signature Algorithm: sha256WithRSAEncryption');
     expect(text).toContain('X509v3 Subject Key Identifier');
-    const named = new X509Certificate(buildSelfSignedCertificate({ privateKey, publicKey, notBefore, ttlMs: 1000, commonName: 'sealed' }));
+    const named = new X509Certificate(await buildSelfSignedCertificate({ privateKey, publicKey, notBefore, ttlMs: 1000, commonName: 'sealed' }));
     expect(named.subject).toBe('CN=sealed');
   });
 });

@@ -1,0 +1,108 @@
+/**
+ * kubeseal: runs one invocation and returns its exit code.
+ * Modes in upstream's order: --recovery-unseal, then the certificate modes
+ * (--fetch-cert, --merge-into, --raw, plain sealing).
+ */
+import { SealedSecretsError, isSealedSecretsError } from '../src/index.js';
+import type { CliIo } from './io.js';
+import { buildParser, type KubesealArgs } from './parser.js';
+
+export class UsageError extends SealedSecretsError {
+  constructor(message: string, hint?: string) {
+    super('ERR_USAGE', message, hint === undefined ? undefined : { hint });
+  }
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Parses argv; returns the arguments, or an exit code when help/version was printed or usage was wrong. */
+async function parseArgs(argv: readonly string[], io: CliIo): Promise<KubesealArgs | number> {
+  const parser = buildParser(argv);
+  let output = '';
+  let failure: string | undefined;
+  parser.fail((msg, err) => {
+    failure = msg || err?.message || 'invalid arguments';
+  });
+  let args: KubesealArgs | undefined;
+  try {
+    args = (await parser.parseAsync(argv as string[], {}, (_err: unknown, _argv: unknown, out: string) => {
+      output = out;
+    })) as KubesealArgs;
+  } catch (e) {
+    failure ??= (e as Error).message;
+  }
+  if (failure !== undefined) {
+    io.writeStderr(`error: ${failure}\nRun 'kubeseal --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
+  if (output) {
+    io.writeStdout(output.endsWith('\n') ? output : output + '\n');
+    return EXIT_OK;
+  }
+  return args!;
+}
+
+function splitList(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+function checkCombinations(a: KubesealArgs): void {
+  if (a['from-file']?.length && !a.raw) throw new UsageError('--from-file requires --raw');
+  if ((a['from-file']?.length ?? 0) > 1) throw new UsageError('--from-file may be given only once with --raw');
+  if (a.raw && a['merge-into']) throw new UsageError('--raw and --merge-into cannot be used together');
+  if (a['recovery-unseal'] && !splitList(a['recovery-private-key']).length) {
+    throw new UsageError('--recovery-unseal needs --recovery-private-key FILE', 'give the backed-up key files; fetching keys from a cluster is not supported');
+  }
+  if (a['recovery-private-key']?.length && !a['recovery-unseal']) throw new UsageError('--recovery-private-key requires --recovery-unseal');
+}
+
+export async function runKubeseal(argv: readonly string[], io: CliIo): Promise<number> {
+  const parsed = await parseArgs(argv, io);
+  if (typeof parsed === 'number') return parsed;
+  const args = parsed;
+  try {
+    if (args._[0] === 'completion') {
+      const { completionScript } = await import('./completion.js');
+      io.writeStdout(completionScript((args as unknown as { shell: 'bash' | 'zsh' | 'fish' }).shell));
+      return EXIT_OK;
+    }
+    checkCombinations(args);
+    if (args['recovery-unseal']) {
+      const { recoveryUnseal } = await import('./recovery.js');
+      await recoveryUnseal(args, io, splitList(args['recovery-private-key']));
+      return EXIT_OK;
+    }
+    if (!args.cert) {
+      throw new UsageError(
+        'no certificate: pass --cert FILE|URL or set SEALED_SECRETS_CERT',
+        'get it once from the controller (its /v1/cert.pem) and commit it beside your SealedSecrets',
+      );
+    }
+    if (args['fetch-cert']) {
+      const { loadSealingCertificate } = await import('./certificate-source.js');
+      io.writeStdout((await loadSealingCertificate(io, args.cert)).pem);
+      return EXIT_OK;
+    }
+    const seal = await import('./seal.js');
+    if (args['merge-into']) await seal.mergeInto(args, io);
+    else if (args.raw) await seal.sealRaw(args, io);
+    else await seal.sealStream(args, io);
+    return EXIT_OK;
+  } catch (e) {
+    return reportError(e, io, args.debug);
+  }
+}
+
+function reportError(e: unknown, io: CliIo, debug: boolean): number {
+  if (isSealedSecretsError(e)) {
+    io.writeStderr(`error: ${e.detail}\n`);
+    if (debug && e.stack) io.writeStderr(e.stack + '\n');
+    return e.code === 'ERR_USAGE' ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  // Not ours: say so without echoing data the failure may have been handling.
+  io.writeStderr(`error: internal error (${(e as Error)?.name ?? 'unknown'}); run again with --debug for details and report it\n`);
+  if (debug) io.writeStderr(String((e as Error)?.stack ?? e) + '\n');
+  return EXIT_FAILURE;
+}

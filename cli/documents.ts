@@ -1,0 +1,154 @@
+/**
+ * Reading and writing Kubernetes objects as JSON or YAML, one or many documents.
+ * The YAML library is loaded only when YAML is read or written, so JSON in and
+ * out never pays for it.
+ */
+import { SealedSecretsError } from '../src/index.js';
+
+export type Format = 'json' | 'yaml';
+
+export interface Documents {
+  format: Format;
+  objects: unknown[];
+}
+
+/** JSON when the first non-blank character opens an object or array; YAML otherwise. */
+export function detectFormat(text: string): Format {
+  const m = /^\s*(.)/.exec(text);
+  return m && (m[1] === '{' || m[1] === '[') ? 'json' : 'yaml';
+}
+
+/** Splits a stream of concatenated JSON values ({..}{..} or one per line), as Go's decoder reads them. */
+function parseJsonStream(text: string, source: string): unknown[] {
+  const out: unknown[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && /\s/.test(text[i]!)) i++;
+    if (i >= n) break;
+    const start = i;
+    let depth = 0;
+    let inString = false;
+    for (; i < n; i++) {
+      const c = text[i]!;
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') {
+        depth--;
+        if (depth === 0) {
+          i++;
+          break;
+        }
+      } else if (depth === 0) {
+        throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: invalid JSON near byte ${start}: expected an object`);
+      }
+    }
+    try {
+      out.push(JSON.parse(text.slice(start, i)));
+    } catch (e) {
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: invalid JSON: ${(e as Error).message}`, {
+        hint: 'check the input is a complete Kubernetes object in JSON or YAML',
+      });
+    }
+  }
+  return out;
+}
+
+async function parseYamlStream(text: string, source: string): Promise<unknown[]> {
+  const { parseAllDocuments } = await import('yaml');
+  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out: unknown[] = [];
+  for (const [n, doc] of list.entries()) {
+    const err = doc.errors[0];
+    if (err) {
+      const where = err.linePos?.[0] ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
+      const what = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: invalid YAML in document ${n + 1}${where}: ${what}`, {
+        hint: 'check the input is a Kubernetes object in JSON or YAML',
+      });
+    }
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value !== null && value !== undefined) out.push(value);
+  }
+  return out;
+}
+
+/** Parses every document of a JSON or YAML stream; empty documents are dropped. */
+export async function parseDocuments(input: Buffer | string, source: string): Promise<Documents> {
+  const text = typeof input === 'string' ? input : decodeUtf8(input, source);
+  const format = detectFormat(text);
+  const raw = format === 'json' ? parseJsonStream(text, source) : await parseYamlStream(text, source);
+  const objects: unknown[] = [];
+  for (const o of raw) {
+    // A kubectl List of objects counts as its items.
+    if (o && typeof o === 'object' && !Array.isArray(o) && (o as { kind?: unknown }).kind === 'List' && Array.isArray((o as { items?: unknown }).items)) {
+      objects.push(...((o as { items: unknown[] }).items));
+    } else if (Array.isArray(o)) {
+      objects.push(...o);
+    } else {
+      objects.push(o);
+    }
+  }
+  for (const [n, o] of objects.entries()) {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) {
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: document ${n + 1} is not a Kubernetes object (found ${o === null ? 'null' : typeof o})`, {
+        hint: 'the input must be Kubernetes objects with apiVersion, kind and metadata',
+      });
+    }
+  }
+  return { format, objects };
+}
+
+function decodeUtf8(buf: Buffer, source: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', `${source} is not UTF-8 text`, {
+      hint: 'the input must be Kubernetes objects in JSON or YAML, UTF-8 encoded',
+    });
+  }
+}
+
+// Field order of the Go structs, so JSON output reads as upstream's does; maps are sorted.
+const ORDER: Record<string, string[]> = {
+  '': ['kind', 'apiVersion', 'metadata', 'spec', 'immutable', 'data', 'stringData', 'type', 'status', 'items'],
+  metadata: ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+    'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields'],
+  spec: ['template', 'data', 'encryptedData'],
+  template: ['metadata', 'type', 'immutable', 'data'],
+  ownerReference: ['apiVersion', 'kind', 'name', 'uid', 'controller', 'blockOwnerDeletion'],
+};
+const MAPS = new Set(['labels', 'annotations', 'data', 'stringData', 'encryptedData']);
+
+function ordered(value: unknown, role: string, sortAll: boolean): unknown {
+  if (Array.isArray(value)) {
+    const itemRole = role === 'ownerReferences' ? 'ownerReference' : role === 'items' ? '' : '*';
+    return value.map((v) => ordered(v, itemRole, sortAll));
+  }
+  if (!value || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  const order = ORDER[role];
+  let sorted: string[];
+  if (sortAll || MAPS.has(role) || !order) sorted = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  else sorted = [...order.filter((k) => k in obj), ...keys.filter((k) => !order.includes(k)).sort()];
+  const out: Record<string, unknown> = {};
+  for (const k of sorted) {
+    if (obj[k] === undefined) continue;
+    out[k] = ordered(obj[k], k, sortAll);
+  }
+  return out;
+}
+
+/** Formats objects like upstream kubeseal: pretty JSON objects each ending in a newline, or `---` YAML documents. */
+export async function formatDocuments(objects: readonly unknown[], format: Format): Promise<string> {
+  if (format === 'json') return objects.map((o) => JSON.stringify(ordered(o, '', false), null, 2) + '\n').join('');
+  const { stringify } = await import('yaml');
+  return objects
+    .map((o) => '---\n' + stringify(ordered(o, '', true), { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false }))
+    .join('');
+}

@@ -1,0 +1,79 @@
+/** The process boundary of kubeseal, injectable so tests can drive the whole CLI in-process too. */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SealedSecretsError } from '../src/index.js';
+
+export interface CliIo {
+  readStdin(): Promise<Buffer>;
+  stdinIsTTY: boolean;
+  stdoutIsTTY: boolean;
+  writeStdout(s: string | Buffer): void;
+  writeStderr(s: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  now(): Date;
+}
+
+/** Input larger than this is refused: no Secret comes near it (etcd caps objects at 1.5 MiB). */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+export function processIo(): CliIo {
+  return {
+    readStdin: () => readStream(process.stdin, 'standard input'),
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    writeStdout: (s) => void process.stdout.write(s),
+    writeStderr: (s) => void process.stderr.write(s),
+    env: process.env,
+    cwd: process.cwd(),
+    now: () => new Date(),
+  };
+}
+
+function readStream(stream: NodeJS.ReadableStream, what: string): Promise<Buffer> {
+  return new Promise((resolveRead, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_INPUT_BYTES) {
+        reject(new SealedSecretsError('ERR_TOO_LARGE', `${what} is larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`));
+        stream.removeAllListeners('data');
+        return;
+      }
+      chunks.push(c);
+    });
+    stream.on('end', () => resolveRead(Buffer.concat(chunks)));
+    stream.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new SealedSecretsError('ERR_IO', `cannot read ${what}: ${e.code ?? e.message}`)),
+    );
+  });
+}
+
+export async function readInputFile(io: CliIo, path: string, what = 'file'): Promise<Buffer> {
+  try {
+    const buf = await readFile(resolve(io.cwd, path));
+    if (buf.length > MAX_INPUT_BYTES) throw new SealedSecretsError('ERR_TOO_LARGE', `${what} ${path} is larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
+    return buf;
+  } catch (e) {
+    if (e instanceof SealedSecretsError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'read error');
+    throw new SealedSecretsError('ERR_IO', `cannot read ${what} ${path}: ${why}`);
+  }
+}
+
+/** Writes a file atomically: a temporary file beside it, then a rename; nothing is left on failure. */
+export async function writeFileAtomic(io: CliIo, path: string, content: string | Buffer): Promise<void> {
+  const target = resolve(io.cwd, path);
+  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, content, { mode: 0o644 });
+    await rename(tmp, target);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SealedSecretsError('ERR_IO', `cannot write ${path}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (code ?? 'write error')}`);
+  }
+}
