@@ -65,7 +65,10 @@ async function parseYamlStream(text: string, source: string): Promise<unknown[]>
   for (const [n, doc] of list.entries()) {
     const err = doc.errors[0];
     if (err) {
-      const where = err.linePos?.[0] ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
+      // The position only: the library's pretty errors quote the source, which may be secret.
+      const before = text.slice(0, err.pos[0]);
+      const line = before.split('\n').length;
+      const where = ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
       const what = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: invalid YAML in document ${n + 1}${where}: ${what}`, {
         hint: 'check the input is a Kubernetes object in JSON or YAML',

@@ -1,0 +1,316 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { KeyRing, buildSelfSignedCertificate, generateRsaKeyPair, parsePrivateKeyPem, unsealSealedSecret } from '../src/index.js';
+import { kubeseal, tempDir } from './cli-helpers.js';
+import { sealedSecretCases, vectorKeys } from './vectors.js';
+
+const key = vectorKeys().find((k) => k.id === 'dev-rsa2048')!;
+const key4096 = vectorKeys().find((k) => k.id === 'dev-rsa4096')!;
+const ring = new KeyRing();
+for (const k of [key, key4096]) {
+  const p = parsePrivateKeyPem(k.privateKeyPem, k.id);
+  ring.add(p.privateKey, p.publicKey);
+}
+const secretYaml = `apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: prod
+  labels: {app: db}
+type: Opaque
+stringData:
+  password: "hunter2 "
+data:
+  username: YWRtaW4=
+`;
+const plain = (ss: any, k: string) => Buffer.from(unsealSealedSecret(ss, ring).secret.data![k]!, 'base64').toString('utf8');
+
+function oneErrorLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  return lines[0]!;
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = tempDir({ 'cert.pem': key.certPem, 'cert4096.pem': key4096.certPem, 'secret.yaml': secretYaml, 'key.pem': key.privateKeyPem });
+});
+
+describe('kubeseal seals', () => {
+  it('YAML from stdin to YAML on stdout, openable by the controller key', async () => {
+    const r = await kubeseal(['--cert', 'cert.pem'], { input: secretYaml, cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith('---\napiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n')).toBe(true);
+    const ss = parseYaml(r.stdout);
+    expect(ss.spec.template).toEqual({ metadata: { name: 'db', namespace: 'prod', labels: { app: 'db' } }, type: 'Opaque' });
+    expect(plain(ss, 'password')).toBe('hunter2 ');
+    expect(plain(ss, 'username')).toBe('admin');
+  });
+
+  it('JSON in gives JSON out in upstream key order; -o overrides the format', async () => {
+    const json = JSON.stringify(parseYaml(secretYaml));
+    const r = await kubeseal(['--cert', 'cert.pem'], { input: json, cwd: dir });
+    expect(r.code).toBe(0);
+    expect(Object.keys(JSON.parse(r.stdout))).toEqual(['kind', 'apiVersion', 'metadata', 'spec']);
+    expect(r.stdout.endsWith('}\n')).toBe(true);
+    const y = await kubeseal(['--cert', 'cert.pem', '-o', 'yaml'], { input: json, cwd: dir });
+    expect(y.stdout.startsWith('---\n')).toBe(true);
+  });
+
+  it('every document of a multi-document YAML stream, in order', async () => {
+    const input = `${secretYaml}---\n# a comment-only document is skipped\n---\n${secretYaml.replace('name: db', 'name: cache')}`;
+    const r = await kubeseal(['--cert', 'cert.pem', '-o', 'json'], { input, cwd: dir });
+    expect(r.code).toBe(0);
+    const objs = r.stdout.trim().split(/\n(?=\{)/).map((s) => JSON.parse(s));
+    expect(objs.map((o) => o.metadata.name)).toEqual(['db', 'cache']);
+    expect(plain(objs[1], 'username')).toBe('admin');
+  });
+
+  it('from -f into -w atomically; a .yaml output name selects YAML; SEALED_SECRETS_CERT works', async () => {
+    const r = await kubeseal(['-f', 'secret.yaml', '-w', 'out.yaml'], { cwd: dir, env: { SEALED_SECRETS_CERT: 'cert.pem' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    const ss = parseYaml(readFileSync(join(dir, 'out.yaml'), 'utf8'));
+    expect(plain(ss, 'password')).toBe('hunter2 ');
+  });
+
+  it('takes the scope from the flag or from the Secret annotations', async () => {
+    const r = await kubeseal(['--cert', 'cert.pem', '--scope', 'cluster-wide'], { input: secretYaml, cwd: dir });
+    const ss = parseYaml(r.stdout);
+    expect(ss.metadata.annotations['sealedsecrets.bitnami.com/cluster-wide']).toBe('true');
+    ss.metadata.name = 'moved';
+    ss.metadata.namespace = 'elsewhere';
+    expect(plain(ss, 'username')).toBe('admin');
+    const annotated = secretYaml.replace('labels: {app: db}', 'annotations: {sealedsecrets.bitnami.com/namespace-wide: "true"}');
+    const n = parseYaml((await kubeseal(['--cert', 'cert.pem'], { input: annotated, cwd: dir })).stdout);
+    expect(n.metadata.annotations).toMatchObject({ 'sealedsecrets.bitnami.com/namespace-wide': 'true' });
+  });
+
+  it('uses the kubeconfig context namespace for a Secret without one, else "default"', async () => {
+    const noNs = secretYaml.replace('  namespace: prod\n', '');
+    const kc = 'apiVersion: v1\nkind: Config\ncurrent-context: dev\ncontexts:\n- name: dev\n  context: {cluster: c, user: u, namespace: team-a}\n';
+    writeFileSync(join(dir, 'kubeconfig'), kc);
+    const r = await kubeseal(['--cert', 'cert.pem'], { input: noNs, cwd: dir, env: { KUBECONFIG: join(dir, 'kubeconfig') } });
+    expect(parseYaml(r.stdout).metadata.namespace).toBe('team-a');
+    const d = await kubeseal(['--cert', 'cert.pem'], { input: noNs, cwd: dir });
+    expect(parseYaml(d.stdout).metadata.namespace).toBe('default');
+    const n = await kubeseal(['--cert', 'cert.pem', '-n', 'given'], { input: noNs, cwd: dir });
+    expect(parseYaml(n.stdout).metadata.namespace).toBe('given');
+  });
+
+  it('fetches the certificate over https and from loopback http, and refuses plain http elsewhere', async () => {
+    const { privateKey, publicKey } = await generateRsaKeyPair(2048);
+    void publicKey;
+    writeFileSync(join(dir, 'tls.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const tlsCert = execFileSync('openssl', ['req', '-x509', '-key', join(dir, 'tls.key'), '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1']).toString();
+    const handler = (_req: unknown, res: import('node:http').ServerResponse) => res.end(key.certPem);
+    const https = createHttpsServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: tlsCert }, handler);
+    const http = createHttpServer(handler);
+    await Promise.all([new Promise<void>((r) => https.listen(0, '127.0.0.1', r)), new Promise<void>((r) => http.listen(0, '127.0.0.1', r))]);
+    try {
+      writeFileSync(join(dir, 'tls-ca.pem'), tlsCert);
+      const hp = (https.address() as AddressInfo).port;
+      const r = await kubeseal(['--cert', `https://127.0.0.1:${hp}/v1/cert.pem`], { input: secretYaml, cwd: dir, env: { NODE_EXTRA_CA_CERTS: join(dir, 'tls-ca.pem') } });
+      expect(r.stderr).toBe('');
+      expect(plain(parseYaml(r.stdout), 'username')).toBe('admin');
+      const untrusted = await kubeseal(['--cert', `https://127.0.0.1:${hp}/v1/cert.pem`], { input: secretYaml, cwd: dir });
+      expect(untrusted.code).toBe(1);
+      expect(oneErrorLine(untrusted.stderr)).toMatch(/^error: cannot fetch the certificate from https:\/\/127\.0\.0\.1:\d+\/v1\/cert\.pem: [A-Z_]+/);
+      const lp = (http.address() as AddressInfo).port;
+      const loop = await kubeseal(['--cert', `http://127.0.0.1:${lp}/v1/cert.pem`, '--fetch-cert'], { cwd: dir });
+      expect(loop.stdout).toBe(key.certPem);
+      const remote = await kubeseal(['--cert', 'http://certs.example.com/v1/cert.pem'], { input: secretYaml, cwd: dir });
+      expect(remote.code).toBe(1);
+      expect(oneErrorLine(remote.stderr)).toBe(
+        'error: refusing to fetch the certificate over plain http from certs.example.com; use an https URL, or download the certificate and pass it as a file',
+      );
+    } finally {
+      https.close();
+      http.close();
+    }
+  });
+});
+
+describe('kubeseal --raw', () => {
+  it('seals stdin byte for byte, with no newline added to the output', async () => {
+    const value = Buffer.from('  multi\nline value with trailing whitespace \n\n');
+    const r = await kubeseal(['--cert', 'cert.pem', '--raw', '--namespace', 'prod', '--name', 'db'], { input: value, cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^AQ[A-D][A-Za-z0-9+/]+=*$/);
+    const ss = { kind: 'SealedSecret', metadata: { name: 'db', namespace: 'prod' }, spec: { encryptedData: { v: r.stdout } } };
+    expect(Buffer.from(unsealSealedSecret(ss as any, ring).secret.data!['v']!, 'base64')).toEqual(value);
+  });
+
+  it('reads --from-file [key=]path byte for byte, in every scope', async () => {
+    writeFileSync(join(dir, 'value.bin'), Buffer.from([0, 1, 2, 255, 10]));
+    for (const [scope, meta] of [
+      ['namespace-wide', { name: 'any-name', namespace: 'prod', annotations: { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } }],
+      ['cluster-wide', { name: 'x', namespace: 'y', annotations: { 'sealedsecrets.bitnami.com/cluster-wide': 'true' } }],
+    ] as const) {
+      const r = await kubeseal(['--cert', 'cert.pem', '--raw', '--scope', scope, '-n', 'prod', '--from-file', 'k=value.bin'], { cwd: dir });
+      expect(r.code).toBe(0);
+      const ss = { kind: 'SealedSecret', metadata: meta, spec: { encryptedData: { v: r.stdout } } };
+      expect(Buffer.from(unsealSealedSecret(ss as any, ring).secret.data!['v']!, 'base64')).toEqual(Buffer.from([0, 1, 2, 255, 10]));
+    }
+  });
+
+  it('says what is missing: --name in strict scope, --namespace, --raw for --from-file (exit 2)', async () => {
+    const noName = await kubeseal(['--cert', 'cert.pem', '--raw', '-n', 'prod'], { input: 'x', cwd: dir });
+    expect(noName.code).toBe(2);
+    expect(oneErrorLine(noName.stderr)).toBe('error: must provide the --name flag with --raw and --scope strict');
+    const noNs = await kubeseal(['--cert', 'cert.pem', '--raw', '--name', 'db'], { input: 'x', cwd: dir });
+    expect(noNs.code).toBe(2);
+    expect(oneErrorLine(noNs.stderr)).toBe('error: must provide the --namespace flag with --raw and --scope strict');
+    const ff = await kubeseal(['--cert', 'cert.pem', '--from-file', 'value.bin'], { cwd: dir });
+    expect(ff.code).toBe(2);
+    expect(oneErrorLine(ff.stderr)).toBe('error: --from-file requires --raw');
+  });
+});
+
+describe('kubeseal --merge-into', () => {
+  it('adds and replaces items, keeping name, namespace, scope, template and the file layout', async () => {
+    const first = await kubeseal(['--cert', 'cert.pem', '--scope', 'namespace-wide'], { input: secretYaml, cwd: dir });
+    const target = '# sealed for prod; do not edit by hand\n' + first.stdout.replace(/^---\n/, '');
+    writeFileSync(join(dir, 'target.yaml'), target);
+    const before = parseYaml(target);
+    const update = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: ignored\n  namespace: ignored-too\nstringData:\n  password: rotated\n  token: t0k3n\n';
+    const r = await kubeseal(['--cert', 'cert.pem', '--merge-into', 'target.yaml'], { input: update, cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const text = readFileSync(join(dir, 'target.yaml'), 'utf8');
+    expect(text.startsWith('# sealed for prod; do not edit by hand\n')).toBe(true);
+    const after = parseYaml(text);
+    expect(after.metadata.name).toBe('db');
+    expect(after.metadata.namespace).toBe('prod');
+    expect(after.metadata.annotations['sealedsecrets.bitnami.com/namespace-wide']).toBe('true');
+    expect(after.spec.encryptedData.username).toBe(before.spec.encryptedData.username);
+    expect(plain(after, 'password')).toBe('rotated');
+    expect(plain(after, 'token')).toBe('t0k3n');
+    expect(plain(after, 'username')).toBe('admin');
+  });
+});
+
+describe('kubeseal --recovery-unseal', () => {
+  const cases = sealedSecretCases().filter((c) => c.expected.ok);
+  const backup = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: vectorKeys().map((k, i) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name: `sealed-secrets-key${i}`, namespace: 'kube-system', labels: { 'sealedsecrets.bitnami.com/sealed-secrets-key': 'active' } },
+      data: { 'tls.crt': Buffer.from(k.certPem).toString('base64'), 'tls.key': Buffer.from(k.privateKeyPem).toString('base64') },
+    })),
+  };
+
+  it('opens every upstream SealedSecret vector with a backup List of upstream key Secrets, exactly as the controller would', async () => {
+    const d = tempDir({ 'backup.json': JSON.stringify(backup) });
+    const input = cases.map((c) => JSON.stringify(c.sealedSecret)).join('\n');
+    const r = await kubeseal(['--recovery-unseal', '--recovery-private-key', 'backup.json'], { input, cwd: d });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const secrets = r.stdout.trim().split(/\n(?=\{)/).map((s) => JSON.parse(s));
+    expect(secrets).toEqual(cases.map((c) => c.expected.secret));
+  });
+
+  it('accepts PKCS#1 and PKCS#8 PEM files, repeated or comma-separated, and a YAML backup', async () => {
+    const k4 = vectorKeys().find((k) => k.bits === 4096)!;
+    const d = tempDir({ 'a.pem': key.privateKeyPem, 'b.pem': k4.privateKeyPkcs8Pem, 'backup.yaml': (await import('yaml')).stringify(backup) });
+    const two = cases.filter((c) => c.keyId === key.id || c.keyId === k4.id);
+    const input = two.map((c) => JSON.stringify(c.sealedSecret)).join('\n');
+    for (const args of [['--recovery-private-key', 'a.pem,b.pem'], ['--recovery-private-key', 'a.pem', '--recovery-private-key', 'b.pem'], ['--recovery-private-key', 'backup.yaml']]) {
+      const r = await kubeseal(['--recovery-unseal', ...args, '-o', 'json'], { input, cwd: d });
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split(/\n(?=\{)/).map((s) => JSON.parse(s))).toEqual(two.map((c) => c.expected.secret));
+    }
+  });
+
+  it('fails with the uniform error naming the SealedSecret and items when no key opens it', async () => {
+    const wrong = sealedSecretCases().find((c) => c.id === 'dev-sealedsecret-005')!;
+    const d = tempDir({ 'k.pem': wrong.privateKeyPem });
+    const r = await kubeseal(['--recovery-unseal', '--recovery-private-key', 'k.pem'], { input: JSON.stringify(wrong.sealedSecret), cwd: d });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toMatch(
+      /^error: SealedSecret [a-z-]+\/[a-z-]+: no key could decrypt secret \([a-z-, ]+\); it was sealed for another controller key, or for another namespace, name or scope/,
+    );
+  });
+});
+
+describe('kubeseal refuses bad input with one clear line and nothing on stdout', () => {
+  let expiredDir: string;
+  beforeAll(async () => {
+    const { privateKey, publicKey } = await generateRsaKeyPair(2048);
+    const pem = await buildSelfSignedCertificate({ privateKey, publicKey, notBefore: new Date('2020-01-01T00:00:00Z'), ttlMs: 24 * 3600 * 1000 });
+    expiredDir = tempDir({ 'expired.pem': pem });
+  });
+
+  it.each([
+    ['an expired certificate', ['--cert', 'EXPIRED'], secretYaml, 1, /^error: failed to encrypt using an expired certificate on January 2, 2020 \(.*expired\.pem\); fetch the current certificate from the controller \(kubeseal --fetch-cert\)$/],
+    ['no certificate', [], secretYaml, 2, /^error: no certificate: pass --cert FILE\|URL or set SEALED_SECRETS_CERT; /],
+    ['a missing certificate file', ['--cert', 'nope.pem'], secretYaml, 1, /^error: cannot read certificate file nope\.pem: no such file$/],
+    ['a bare public key as certificate', ['--cert', 'key.pem'], secretYaml, 1, /^error: key\.pem holds no PEM certificate; /],
+    ['invalid YAML', ['--cert', 'cert.pem'], 'kind: Secret\nmetadata: [unclosed\n', 1, /^error: standard input: invalid YAML in document 1 at line \d+, column \d+: /],
+    ['invalid JSON', ['--cert', 'cert.pem'], '{"kind": "Secret",', 1, /^error: standard input: invalid JSON: /],
+    ['a ConfigMap', ['--cert', 'cert.pem'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: d}\ndata: {a: b}\n', 1, /^error: ConfigMap d\/c is not a Secret; kubeseal seals objects of kind Secret/],
+    ['invalid base64 in data', ['--cert', 'cert.pem'], secretYaml.replace('YWRtaW4=', 'not*base64'), 1, /^error: Secret prod\/db: data\["username"\] is not valid base64 \(at byte 3\); values under data are base64; put plain text under stringData instead$/],
+    ['empty data', ['--cert', 'cert.pem'], 'kind: Secret\nmetadata: {name: a, namespace: b}\n', 1, /^error: Secret b\/a has no data or stringData; add at least one item, or pass --allow-empty-data/],
+    ['the second of two documents broken', ['--cert', 'cert.pem'], `${secretYaml}---\nkind: Secret\nmetadata: {namespace: x}\ndata: {a: YQ==}\n`, 1, /^error: document 2: the Secret has no metadata\.name; set metadata\.name or pass --name$/],
+    ['empty input', ['--cert', 'cert.pem'], '', 1, /^error: no secrets found in standard input\. Ensure the input is valid and UTF-8 encoded$/],
+    ['binary garbage', ['--cert', 'cert.pem'], Buffer.from([0xff, 0xfe, 0x00, 0x81, 0x10]), 1, /^error: standard input is not UTF-8 text; /],
+    ['a scalar document', ['--cert', 'cert.pem'], 'just a string\n', 1, /^error: standard input: document 1 is not a Kubernetes object \(found string\)/],
+    ['an unknown flag', ['--cert', 'cert.pem', '--sealme'], secretYaml, 2, /^error: Unknown argument: sealme$/],
+    ['an unknown scope', ['--cert', 'cert.pem', '--scope', 'global'], secretYaml, 2, /^error: Invalid values:/],
+    ['a namespace mismatch', ['--cert', 'cert.pem', '-n', 'dev'], secretYaml, 1, /^error: namespace mismatch: input secret is in namespace "prod" but "dev" was specified; /],
+  ])('%s', async (_what, args, input, code, message) => {
+    const argv = args.map((a) => (a === 'EXPIRED' ? join(expiredDir, 'expired.pem') : a));
+    const r = await kubeseal([...argv, '-w', 'never-written.yaml'], { input, cwd: dir });
+    expect(r.code).toBe(code);
+    expect(r.stdout).toBe('');
+    const line = code === 2 && /Unknown|Invalid/.test(String(message)) ? r.stderr.split('\n')[0]! : oneErrorLine(r.stderr);
+    expect(line).toMatch(message);
+    expect(existsSync(join(dir, 'never-written.yaml'))).toBe(false);
+  });
+
+  it('prints a stack trace only with --debug', async () => {
+    const r = await kubeseal(['--cert', 'cert.pem', '--debug'], { input: 'kind: ConfigMap\nmetadata: {name: a}\n', cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('kubeseal help, version and completion', () => {
+  it('--help lists the upstream flags with examples; --version prints the version', async () => {
+    const h = await kubeseal(['--help']);
+    expect(h.code).toBe(0);
+    for (const f of ['--cert', '--format', '--secret-file', '--sealed-secret-file', '--scope', '--raw', '--from-file', '--merge-into', '--recovery-unseal', '--recovery-private-key', '--allow-empty-data', 'Examples:', 'SEALED_SECRETS_']) {
+      expect(h.stdout).toContain(f);
+    }
+    const v = await kubeseal(['--version']);
+    expect(v.stdout).toMatch(/^kubeseal version: \d+\.\d+\.\d+/);
+  });
+
+  it.each(['bash', 'zsh', 'fish'])('completion %s prints a script that names the flags', async (shell) => {
+    const r = await kubeseal(['completion', shell]);
+    expect(r.code).toBe(0);
+    for (const f of ['cert', 'scope', 'recovery-private-key']) expect(r.stdout).toContain(f);
+    if (shell === 'bash') execFileSync('bash', ['-n'], { input: r.stdout });
+  });
+
+  it('bash completion offers scope values', async () => {
+    const script = (await kubeseal(['completion', 'bash'])).stdout;
+    const out = execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(kubeseal --scope c); COMP_CWORD=2; _kubeseal; echo "\${COMPREPLY[@]}"`]).toString();
+    expect(out.trim()).toBe('cluster-wide');
+  });
+});
+
+afterAll(() => undefined);
