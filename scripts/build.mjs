@@ -12,7 +12,10 @@ const common = {
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
+  // node-forge stays a runtime require, loaded only where a certificate is built (never by kubeseal).
+  external: ['node-forge'],
   define: { __KUBESEAL_VERSION__: JSON.stringify(pkg.version) },
 };
 
 await build({ ...common, entryPoints: { kubeseal: 'cli/main.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
+await build({ ...common, entryPoints: { bench: 'bench/main.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
