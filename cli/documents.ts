@@ -152,6 +152,6 @@ export async function formatDocuments(objects: readonly unknown[], format: Forma
   if (format === 'json') return objects.map((o) => JSON.stringify(ordered(o, '', false), null, 2) + '\n').join('');
   const { stringify } = await import('yaml');
   return objects
-    .map((o) => '---\n' + stringify(ordered(o, '', true), { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false }))
+    .map((o) => '---\n' + stringify(ordered(o, '', true), { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false, indentSeq: false }))
     .join('');
 }

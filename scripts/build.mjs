@@ -19,3 +19,4 @@ const common = {
 
 await build({ ...common, entryPoints: { kubeseal: 'cli/main.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
 await build({ ...common, entryPoints: { bench: 'bench/main.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
+await build({ ...common, entryPoints: { demo: 'scripts/demo.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
