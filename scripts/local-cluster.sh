@@ -229,10 +229,19 @@ stop_component() {
   pid="$(component_pid "$name" || true)"
   if [ -n "$pid" ]; then
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
+    for i in $(seq 1 30); do
       is_running "$name" || break
       sleep 0.1
     done
+    # kube-apiserver's graceful shutdown can wait a minute for open
+    # connections; a second SIGTERM makes the Kubernetes binaries exit at once
+    if is_running "$name"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for i in $(seq 1 50); do
+        is_running "$name" || break
+        sleep 0.1
+      done
+    fi
     if is_running "$name"; then
       log "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true

@@ -67,6 +67,7 @@ export {
   keyHints,
   mergeSealedSecrets,
   planUnseal,
+  reencryptSealedSecret,
   sealSecret,
   unsealSealedSecret,
   type SealOptions,

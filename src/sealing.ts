@@ -171,6 +171,8 @@ export interface UnsealPlan {
 export interface UnsealOptions {
   /** upstream --accept-deprecated-v1-data (default true). */
   acceptDeprecatedV1Data?: boolean;
+  /** Fingerprints to try first, before the object's own hint (e.g. the key that opened it last time). */
+  extraHints?: readonly string[];
 }
 
 function assertSealedSecretShape(ss: SealedSecret): void {
@@ -205,7 +207,7 @@ export function planUnseal(ss: SealedSecret, options: UnsealOptions = {}): Unsea
   const meta = ss.metadata;
   const ref = objectRef(meta);
   const label = encryptionLabel(meta.namespace ?? '', meta.name!, scopeFromAnnotations(meta.annotations));
-  const hints = keyHints(meta);
+  const hints = [...new Set([...(options.extraHints ?? []), ...keyHints(meta)])];
   // Lenient like upstream: a non-string value keeps its key and then fails to decrypt.
   const raw = ss.spec.encryptedData;
   const encryptedData: Record<string, unknown> = raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {};
@@ -371,4 +373,40 @@ export function mergeSealedSecrets(target: SealedSecret, update: SealedSecret): 
     out.metadata.annotations = { ...(out.metadata.annotations ?? {}), [ANNOTATION_KEY_HINT]: [...new Set(hints)].join(',') };
   }
   return out;
+}
+
+/**
+ * Re-encrypts every item to the ring's newest key (the controller's /v1/rotate,
+ * kubeseal --re-encrypt). Unlike upstream, which reseals the rendered Secret and
+ * so loses spec.template.data, this keeps the SealedSecret as it is and replaces
+ * only the ciphertexts and the key hint.
+ */
+export function reencryptSealedSecret(ss: SealedSecret, ring: KeyRing, options: UnsealOptions = {}): { sealedSecret: SealedSecret; rsaOperations: number } {
+  const plan = planUnseal(ss, options);
+  if (plan.v1Blob) {
+    throw new SealedSecretsError('ERR_DEPRECATED_V1', 'cannot re-encrypt the deprecated spec.data format', {
+      hint: 'reseal the Secret with kubeseal, which writes encryptedData',
+    });
+  }
+  const newest = ring.newest();
+  const out = structuredClone(ss);
+  const failed: string[] = [];
+  let rsaOperations = 0;
+  let hints = plan.hints;
+  const encryptedData: Record<string, string> = {};
+  for (const { key, blob } of plan.items) {
+    const r = ring.open(blob, plan.label, hints);
+    if (!r) {
+      failed.push(key);
+      continue;
+    }
+    rsaOperations += r.rsaOperations;
+    if (hints[0] !== r.fingerprint) hints = [r.fingerprint, ...hints.filter((h) => h !== r.fingerprint)];
+    encryptedData[key] = r.fingerprint === newest.fingerprint ? (ss.spec.encryptedData[key] as string) : hybridEncrypt(newest.publicKey, r.plaintext, plan.label).toString('base64');
+    r.plaintext.fill(0);
+  }
+  if (failed.length) throw decryptError(failed);
+  out.spec.encryptedData = sortedRecord(encryptedData);
+  out.metadata.annotations = { ...(out.metadata.annotations ?? {}), [ANNOTATION_KEY_HINT]: newest.fingerprint };
+  return { sealedSecret: out, rsaOperations };
 }

@@ -1,0 +1,54 @@
+/**
+ * The unseal worker (a piscina worker thread). It holds the private keys as
+ * KeyObjects, received once through workerData; the main thread never runs an
+ * RSA private operation. Results and errors cross back as plain data; errors
+ * as {code, message, hint}, never with a stack or the data being processed.
+ */
+import { workerData } from 'node:worker_threads';
+import type { KeyObject } from 'node:crypto';
+import {
+  KeyRing,
+  reencryptSealedSecret,
+  toErrorJSON,
+  unsealSealedSecret,
+  type ErrorJSON,
+  type SealedSecret,
+  type Secret,
+} from '../src/index.js';
+
+export interface PoolKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  orderingTime: number;
+}
+
+export interface WorkerInit {
+  keys: PoolKey[];
+  acceptDeprecatedV1Data: boolean;
+}
+
+export type WorkerTask =
+  | { kind: 'unseal'; sealedSecret: SealedSecret; hints: string[] }
+  | { kind: 'reencrypt'; sealedSecret: SealedSecret };
+
+export type WorkerResult =
+  | { ok: true; secret: Secret; openedBy: [string, string][]; rsaOperations: number }
+  | { ok: true; sealedSecret: SealedSecret; rsaOperations: number }
+  | { ok: false; error: ErrorJSON };
+
+const init = workerData as WorkerInit;
+const ring = new KeyRing();
+for (const k of init.keys) ring.add(k.privateKey, k.publicKey, { orderingTime: k.orderingTime });
+
+export default function run(task: WorkerTask): WorkerResult {
+  try {
+    if (task.kind === 'reencrypt') {
+      const r = reencryptSealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data });
+      return { ok: true, sealedSecret: r.sealedSecret, rsaOperations: r.rsaOperations };
+    }
+    const r = unsealSealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, extraHints: task.hints });
+    return { ok: true, secret: r.secret, openedBy: [...r.openedBy], rsaOperations: r.rsaOperations };
+  } catch (e) {
+    return { ok: false, error: toErrorJSON(e) };
+  }
+}
