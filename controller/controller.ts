@@ -1,0 +1,197 @@
+/**
+ * The control loop: informers on SealedSecrets and Secrets whose handlers only
+ * enqueue keys, a prioritized work queue, and a bounded number of reconciles in
+ * flight, so the unseal pool never holds more than a few tasks and a new
+ * SealedSecret is picked up ahead of any resync backlog.
+ */
+import { ANNOTATION_MANAGED, ANNOTATION_PATCH, KIND, type SealedSecret, type Secret } from '../src/index.js';
+import { paths, type KubeClient } from './kube/client.js';
+import { Informer, keyOf, type KubeObject } from './kube/informer.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { WorkQueue, type Priority } from './queue.js';
+import { Reconciler, sourceHash, type Outcome } from './reconciler.js';
+
+export interface ControllerOptions {
+  /** Namespaces to watch; undefined for all. */
+  namespaces: string[] | undefined;
+  labelSelector?: string;
+  skipRecreate: boolean;
+  maxUnsealRetries: number;
+  /** Reconciles in flight at once. */
+  concurrency: number;
+}
+
+/** Keep only what reconciling needs: Secrets not ours are kept as metadata only, to bound memory. */
+function trimSecret(o: KubeObject): KubeObject {
+  const s = o as unknown as Secret;
+  const meta = { ...s.metadata };
+  delete meta.managedFields;
+  const ours =
+    (meta.ownerReferences ?? []).some((r) => r.kind === KIND && r.controller) ||
+    meta.annotations?.[ANNOTATION_MANAGED] === 'true' ||
+    meta.annotations?.[ANNOTATION_PATCH] === 'true';
+  return (ours ? { ...s, metadata: meta } : { metadata: meta, type: s.type }) as unknown as KubeObject;
+}
+
+function trimSealedSecret(o: KubeObject): KubeObject {
+  const meta = { ...(o.metadata as Record<string, unknown>) };
+  delete meta['managedFields'];
+  const ann = { ...((meta['annotations'] as Record<string, string> | undefined) ?? {}) };
+  delete ann['kubectl.kubernetes.io/last-applied-configuration'];
+  meta['annotations'] = ann;
+  return { ...o, metadata: meta } as KubeObject;
+}
+
+export class Controller {
+  readonly queue = new WorkQueue();
+  readonly sealedSecrets: Informer<KubeObject>[] = [];
+  readonly secrets: Informer<KubeObject>[] = [];
+  #running = false;
+  #inFlight = 0;
+  readonly #idle: (() => void)[] = [];
+  /** Outcomes by kind, for metrics, tests and benchmarks. */
+  readonly outcomes = new Map<Outcome, number>();
+
+  constructor(
+    client: KubeClient,
+    private readonly reconciler: Reconciler,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly o: ControllerOptions,
+  ) {
+    const nss = o.namespaces ?? [undefined];
+    for (const ns of nss) {
+      this.sealedSecrets.push(
+        new Informer(client, {
+          path: paths.sealedSecrets(ns),
+          labelSelector: o.labelSelector,
+          transform: trimSealedSecret,
+          onError: (e, n) => log.warn('SealedSecret watch failed; retrying', { namespace: ns ?? '*', attempt: n, error: (e as Error).message }),
+        }),
+      );
+      this.secrets.push(
+        new Informer(client, {
+          path: paths.secrets(ns),
+          transform: trimSecret,
+          onError: (e, n) => log.warn('Secret watch failed; retrying', { namespace: ns ?? '*', attempt: n, error: (e as Error).message }),
+        }),
+      );
+    }
+    for (const inf of this.sealedSecrets) {
+      inf.on({
+        // The initial list is resync work; objects created later are new work.
+        add: (obj, initial) => this.queue.add(keyOf(obj), initial ? 'low' : 'high'),
+        update: (a, b) => {
+          // Status writes change neither the spec nor what the Secret is built from.
+          const sa = a as unknown as SealedSecret;
+          const sb = b as unknown as SealedSecret;
+          if (sourceHash(sa) !== sourceHash(sb) || sa.metadata.generation !== sb.metadata.generation) this.queue.add(keyOf(b), 'high');
+        },
+        delete: (obj) => this.queue.add(keyOf(obj), 'high'),
+      });
+    }
+    for (const inf of this.secrets) {
+      inf.on({
+        add: (obj, initial) => {
+          if (!initial) this.#secretChanged(obj as unknown as Secret, 'high');
+        },
+        update: (_a, b) => this.#secretChanged(b as unknown as Secret, 'high'),
+        delete: (obj) => {
+          if (!this.o.skipRecreate) this.#secretChanged(obj as unknown as Secret, 'high', true);
+        },
+      });
+    }
+  }
+
+  getSealedSecret(key: string): SealedSecret | undefined {
+    for (const inf of this.sealedSecrets) {
+      const o = inf.get(key);
+      if (o) return o as unknown as SealedSecret;
+    }
+    return undefined;
+  }
+
+  getSecret(key: string): Secret | undefined {
+    for (const inf of this.secrets) {
+      const o = inf.get(key);
+      if (o) return o as unknown as Secret;
+    }
+    return undefined;
+  }
+
+  /** A Secret with the name of a SealedSecret changed: check it, unless it is exactly what we wrote. */
+  #secretChanged(secret: Secret, priority: Priority, deleted = false): void {
+    const key = keyOf(secret as { metadata: { name?: string; namespace?: string } });
+    const ss = this.getSealedSecret(key);
+    if (!ss) return;
+    if (!deleted && this.reconciler.upToDate(ss, secret)) return;
+    this.queue.add(key, priority);
+  }
+
+  /** Queues every SealedSecret again (after a key change: failures may now succeed). */
+  requeueAll(priority: Priority = 'low'): void {
+    for (const inf of this.sealedSecrets) for (const k of inf.cache.keys()) this.queue.add(k, priority);
+  }
+
+  startInformers(): void {
+    for (const inf of [...this.sealedSecrets, ...this.secrets]) inf.start();
+  }
+
+  async synced(): Promise<void> {
+    await Promise.all([...this.sealedSecrets, ...this.secrets].map((i) => i.synced));
+  }
+
+  /** Starts reconciling (the leader only). */
+  async startWorkers(): Promise<void> {
+    if (this.#running) return;
+    await this.synced();
+    this.#running = true;
+    for (let i = 0; i < this.o.concurrency; i++) void this.#worker();
+    this.log.info('reconciling', { concurrency: this.o.concurrency, sealedSecrets: this.sealedSecrets.reduce((n, i) => n + i.cache.size, 0) });
+  }
+
+  async #worker(): Promise<void> {
+    while (this.#running) {
+      const item = await this.queue.get();
+      if (!item) return;
+      const d = this.queue.depth();
+      this.metrics.queueDepth.set({ lane: 'high' }, d.high);
+      this.metrics.queueDepth.set({ lane: 'low' }, d.low);
+      this.#inFlight++;
+      let outcome: Outcome;
+      try {
+        outcome = await this.reconciler.reconcile(item.key);
+      } catch (e) {
+        this.log.error('reconcile failed unexpectedly', { sealedSecret: item.key, error: (e as Error).message });
+        outcome = 'retry';
+      } finally {
+        this.#inFlight--;
+      }
+      this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+      if (outcome === 'retry') {
+        // Transient (API server, worker): retry with capped backoff until it works; nothing is dropped.
+        this.queue.addRateLimited(item.key, item.priority);
+      } else if (outcome === 'retry-limited' && this.queue.numRequeues(item.key) < this.o.maxUnsealRetries) {
+        this.queue.addRateLimited(item.key, item.priority);
+      } else {
+        // Done, or given up until the SealedSecret, its Secret or the keys change (each re-queues it).
+        this.queue.forget(item.key);
+      }
+      this.queue.done(item.key);
+      if (this.queue.length === 0 && this.#inFlight === 0) for (const w of this.#idle.splice(0)) w();
+    }
+  }
+
+  /** Resolves when the queue is empty and nothing is in flight (tests, benchmarks). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.queue.shutdown();
+    for (const inf of [...this.sealedSecrets, ...this.secrets]) inf.stop();
+  }
+}

@@ -1,0 +1,36 @@
+/** Kubernetes Events for SealedSecrets (upstream recorder component "sealed-secrets"). Best effort: a failed Event is logged, never retried. */
+import { API_VERSION, KIND, type SealedSecret } from '../src/index.js';
+import { paths, type KubeClient } from './kube/client.js';
+import type { Logger } from './log.js';
+import type { EventSink } from './reconciler.js';
+
+export class EventRecorder implements EventSink {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly log: Logger,
+    private readonly now: () => Date = () => new Date(),
+    private readonly host = 'sealed-secrets-controller',
+  ) {}
+
+  emit(ss: SealedSecret, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const ns = ss.metadata.namespace ?? 'default';
+    const t = this.now().toISOString();
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { generateName: `${ss.metadata.name}.`, namespace: ns },
+      involvedObject: { apiVersion: API_VERSION, kind: KIND, name: ss.metadata.name, namespace: ns, uid: ss.metadata.uid, resourceVersion: ss.metadata.resourceVersion },
+      reason,
+      message: message.length > 1024 ? message.slice(0, 1021) + '...' : message,
+      type,
+      source: { component: 'sealed-secrets', host: this.host },
+      firstTimestamp: t,
+      lastTimestamp: t,
+      count: 1,
+      reportingComponent: 'sealed-secrets',
+    };
+    this.client.request({ method: 'POST', path: paths.events(ns), body }).catch((e: unknown) => {
+      this.log.debug('event not recorded', { sealedSecret: `${ns}/${ss.metadata.name}`, reason, error: (e as Error).message });
+    });
+  }
+}

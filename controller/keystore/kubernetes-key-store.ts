@@ -1,0 +1,78 @@
+/**
+ * Keys as upstream stores them: kubernetes.io/tls Secrets in the controller
+ * namespace, generateName <key-prefix>, label
+ * sealedsecrets.bitnami.com/sealed-secrets-key=active, plus the legacy Secret
+ * named exactly <key-prefix> (upstream pkg/controller/keys.go, main.go
+ * initKeyRegistry). A malformed key Secret is skipped and reported (upstream
+ * panics on one).
+ */
+import type { KeyObject } from 'node:crypto';
+import { LABEL_SEALING_KEY, isSealedSecretsError, keyFromSecret, keyToSecret, publicKeyFingerprint, type Secret } from '../../src/index.js';
+import { ApiError, paths, type KubeClient } from '../kube/client.js';
+import type { KeyStore, StoredKey } from './key-store.js';
+
+export interface KubernetesKeyStoreOptions {
+  namespace: string;
+  keyPrefix: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export class KubernetesKeyStore implements KeyStore {
+  readonly kind = 'kubernetes';
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly o: KubernetesKeyStoreOptions,
+  ) {}
+
+  #toStored(secret: Secret): StoredKey {
+    const id = `${secret.metadata.namespace}/${secret.metadata.name}`;
+    const k = keyFromSecret(secret, 'key store');
+    if (!k.certificatePem || k.notBefore === undefined) throw new Error('has no tls.crt');
+    return {
+      id,
+      fingerprint: publicKeyFingerprint(k.publicKey),
+      privateKey: k.privateKey,
+      publicKey: k.publicKey,
+      certificatePem: k.certificatePem,
+      notBefore: k.notBefore,
+      createdAt: secret.metadata.creationTimestamp ? Date.parse(secret.metadata.creationTimestamp) : k.notBefore,
+    };
+  }
+
+  async load(onInvalid?: (id: string, reason: string) => void): Promise<StoredKey[]> {
+    const list = await this.client.request<{ items: Secret[] }>({
+      method: 'GET',
+      path: paths.secrets(this.o.namespace),
+      query: { labelSelector: `${LABEL_SEALING_KEY}=active` },
+    });
+    const secrets = [...list.items];
+    try {
+      const legacy = await this.client.request<Secret>({ method: 'GET', path: paths.secret(this.o.namespace, this.o.keyPrefix) });
+      if (!secrets.some((s) => s.metadata.name === legacy.metadata.name)) secrets.push(legacy);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.notFound)) throw e;
+    }
+    const out: StoredKey[] = [];
+    for (const s of secrets) {
+      try {
+        out.push(this.#toStored(s));
+      } catch (e) {
+        onInvalid?.(`${s.metadata.namespace}/${s.metadata.name}`, isSealedSecretsError(e) ? e.message : (e as Error).message);
+      }
+    }
+    return out;
+  }
+
+  async create(privateKey: KeyObject, _publicKey: KeyObject, certificatePem: string): Promise<StoredKey> {
+    const body = keyToSecret(privateKey, certificatePem, {
+      namespace: this.o.namespace,
+      keyPrefix: this.o.keyPrefix,
+      labels: this.o.labels,
+      annotations: this.o.annotations,
+    });
+    const created = await this.client.request<Secret>({ method: 'POST', path: paths.secrets(this.o.namespace), body });
+    return this.#toStored(created);
+  }
+}

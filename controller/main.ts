@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+/** sealed-secrets-controller: assembles the controller from its parts and runs it until SIGTERM. */
+import { hostname, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { LABEL_SEALING_KEY, type SealedSecret } from '../src/index.js';
+import { buildControllerParser, configFromArgs, type ControllerConfig } from './config.js';
+import { Controller } from './controller.js';
+import { EventRecorder } from './events.js';
+import { createMainServer, createMetricsServer, parseListenAddr } from './http.js';
+import { KubeClient, paths } from './kube/client.js';
+import { Informer } from './kube/informer.js';
+import { KeyManager } from './keys.js';
+import { KubernetesKeyStore } from './keystore/kubernetes-key-store.js';
+import { LeaderElector } from './leader.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { Reconciler } from './reconciler.js';
+import { UnsealPool } from './unseal-pool.js';
+
+declare const __KUBESEAL_VERSION__: string | undefined;
+const VERSION = typeof __KUBESEAL_VERSION__ === 'string' ? __KUBESEAL_VERSION__ : '0.0.0-dev';
+
+async function parseConfig(): Promise<ControllerConfig | number> {
+  const parser = buildControllerParser(process.argv.slice(2)).version('version', 'Show the version', VERSION);
+  let out = '';
+  let failure: string | undefined;
+  parser.fail((msg, err) => {
+    failure = msg || err?.message;
+  });
+  const args = await parser.parseAsync(process.argv.slice(2), {}, (_e: unknown, _a: unknown, o: string) => {
+    out = o;
+  });
+  if (failure) {
+    process.stderr.write(`error: ${failure}\n`);
+    return 2;
+  }
+  if (out) {
+    process.stdout.write(out + '\n');
+    return 0;
+  }
+  try {
+    return configFromArgs(args as Record<string, unknown>, process.env, availableParallelism());
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+function listen(server: Server, addr: string, log: Logger, what: string): Promise<void> {
+  const { host, port } = parseListenAddr(addr);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const a = server.address();
+      log.info(`${what} listening`, { address: typeof a === 'string' ? a : `${a?.address}:${a?.port}` });
+      resolve();
+    });
+  });
+}
+
+async function retry<T>(what: string, log: Logger, f: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      const wait = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+      log.warn(`${what} failed; retrying`, { attempt, inMs: wait, error: (e as Error).message });
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+async function main(): Promise<number | undefined> {
+  const config = await parseConfig();
+  if (typeof config === 'number') return config;
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const metrics = createMetrics(VERSION);
+
+  const kc = new KubeConfig();
+  try {
+    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (e) {
+    log.error('cannot load the Kubernetes configuration', { kubeconfig: config.kubeconfig ?? '(default)', error: (e as Error).message });
+    return 1;
+  }
+  const client = new KubeClient(kc, { qps: config.kubeclientQps, burst: config.kubeclientBurst, userAgent: `sealed-secrets-ts/${VERSION}` });
+  const pool = new UnsealPool({ filename: join(__dirname, 'unseal-worker.cjs'), workers: config.workers, acceptDeprecatedV1Data: config.acceptDeprecatedV1Data });
+  const store = new KubernetesKeyStore(client, { namespace: config.namespace, keyPrefix: config.keyPrefix, labels: config.privateKeyLabels, annotations: config.privateKeyAnnotations });
+  const keys = new KeyManager(store, pool, log, metrics, {
+    keySize: config.keySize,
+    keyTtlMs: config.keyTtlMs,
+    myCn: config.myCn,
+    renewPeriodMs: config.keyRenewPeriodMs,
+    cutoffTime: config.keyCutoffTime,
+    orderBy: config.keyOrderPriority,
+  });
+  const events = new EventRecorder(client, log, () => new Date(), hostname());
+  let controller!: Controller;
+  const reconciler = new Reconciler({
+    client,
+    getSealedSecret: (k) => controller.getSealedSecret(k),
+    getSecret: (k) => controller.getSecret(k),
+    pool,
+    events,
+    metrics,
+    log,
+    config: { updateStatus: config.updateStatus, maxUnsealRetries: config.maxUnsealRetries, oldGcBehavior: config.oldGcBehavior },
+    macKey: () => keys.macKey(),
+    now: () => new Date(),
+  });
+  controller = new Controller(client, reconciler, log, metrics, {
+    namespaces: config.namespaces,
+    labelSelector: config.labelSelector,
+    skipRecreate: config.skipRecreate,
+    maxUnsealRetries: config.maxUnsealRetries,
+    concurrency: config.concurrency,
+  });
+
+  let informersSynced = false;
+  const httpDeps = {
+    certificatePem: () => keys.certificatePem(),
+    ready: () => {
+      const problems = [keys.size === 0 ? 'no sealing key loaded yet' : '', informersSynced ? '' : 'caches not synced yet'].filter(Boolean);
+      return { ok: problems.length === 0, detail: problems.join('; ') || `${keys.size} keys, leader=${elector?.leading ?? true}` };
+    },
+    verify: async (ss: SealedSecret) => void (await pool.unseal(ss)),
+    rotate: (ss: SealedSecret) => pool.reencrypt(ss),
+    metrics,
+    log,
+    rateLimit: config.rateLimit,
+    rateLimitBurst: config.rateLimitBurst,
+    readTimeoutMs: config.readTimeoutMs,
+    writeTimeoutMs: config.writeTimeoutMs,
+  };
+  const mainServer = createMainServer(httpDeps);
+  const metricsServer = createMetricsServer(httpDeps);
+  // HTTP first, so probes answer while caches fill (upstream #697, #1959).
+  await listen(mainServer, config.listenAddr, log, 'HTTP server');
+  await listen(metricsServer, config.listenMetricsAddr, log, 'metrics server');
+
+  // Watch the key Secrets: keys added, imported or rotated by another replica are loaded without a restart.
+  const keyInformer = new Informer(client, {
+    path: paths.secrets(config.namespace),
+    labelSelector: `${LABEL_SEALING_KEY}=active`,
+    onError: (e) => log.warn('key Secret watch failed; retrying', { error: (e as Error).message }),
+  });
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  const reloadKeys = () => {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => void keys.reload().catch((e: unknown) => log.warn('key reload failed', { error: (e as Error).message })), 200);
+  };
+  keyInformer.on({ add: reloadKeys, update: reloadKeys, delete: reloadKeys });
+  keys.onChange(() => controller.requeueAll('low'));
+  await retry('loading sealing keys', log, () => keys.reload());
+  keyInformer.start();
+
+  controller.startInformers();
+  void controller.synced().then(() => {
+    informersSynced = true;
+    log.info('caches synced', { sealedSecrets: controller.sealedSecrets.reduce((n, i) => n + i.cache.size, 0) });
+  });
+
+  const lead = async () => {
+    metrics.isLeader.set(1);
+    await retry('ensuring a sealing key', log, () => keys.ensureKeys());
+    keys.startRenewal();
+    await controller.startWorkers();
+  };
+  const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+  let elector: LeaderElector | undefined;
+  if (config.leaderElect) {
+    elector = new LeaderElector(client, log, {
+      namespace: config.namespace,
+      name: config.leaseName,
+      identity,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+    });
+    elector.run(
+      () => void lead().catch((e: unknown) => log.error('starting as leader failed', { error: (e as Error).message })),
+      () => {
+        // Another replica may already be writing: stop at once and let the pod restart as a follower.
+        log.error('leadership lost; exiting so that only one replica writes');
+        process.exit(1);
+      },
+    );
+  } else {
+    await lead();
+  }
+
+  process.on('SIGUSR1', () => {
+    if (elector && !elector.leading) return log.warn('SIGUSR1 ignored: only the leader generates keys');
+    void keys.rotate('SIGUSR1').catch((e: unknown) => log.error('key rotation on SIGUSR1 failed', { error: (e as Error).message }));
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info('shutting down', { signal: sig });
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  controller.stop();
+  keyInformer.stop();
+  keys.stopRenewal();
+  await elector?.stop();
+  mainServer.close();
+  metricsServer.close();
+  await pool.close();
+  client.close();
+  return 0;
+}
+
+main().then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+    if (code !== 0 && code !== undefined) process.exit(code);
+    else setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
+  },
+  (e: unknown) => {
+    process.stderr.write(`fatal: ${(e as Error)?.message ?? 'unknown error'}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,58 @@
+/**
+ * Prometheus metrics (prom-client) with upstream's names
+ * (pkg/controller/metrics.go, namespace sealed_secrets_controller), plus queue
+ * depth, unseal latency, RSA operations, keys and SealedSecrets per key.
+ * Labels carry names, namespaces, reasons and key fingerprints, never values.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  buildInfo: Gauge<'revision'>;
+  unsealRequests: Counter;
+  unsealErrors: Counter<'reason' | 'namespace'>;
+  conditionInfo: Gauge<'namespace' | 'name' | 'condition' | 'ss_app_kubernetes_io_instance'>;
+  httpRequests: Counter<'path' | 'code' | 'method'>;
+  httpDuration: Histogram<'path' | 'method'>;
+  queueDepth: Gauge<'lane'>;
+  unsealDuration: Histogram;
+  rsaOperations: Counter;
+  keys: Gauge;
+  sealedSecretsPerKey: Gauge<'fingerprint'>;
+  isLeader: Gauge;
+}
+
+export function createMetrics(revision: string): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const p = 'sealed_secrets_controller_';
+  const m: Metrics = {
+    registry,
+    buildInfo: new Gauge({ name: `${p}build_info`, help: 'Build information.', labelNames: ['revision'], registers: [registry] }),
+    unsealRequests: new Counter({ name: `${p}unseal_requests_total`, help: 'Total number of sealed secret unseal requests', registers: [registry] }),
+    unsealErrors: new Counter({ name: `${p}unseal_errors_total`, help: 'Total number of sealed secret unseal errors by reason', labelNames: ['reason', 'namespace'], registers: [registry] }),
+    conditionInfo: new Gauge({
+      name: `${p}condition_info`,
+      help: 'Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)',
+      labelNames: ['namespace', 'name', 'condition', 'ss_app_kubernetes_io_instance'],
+      registers: [registry],
+    }),
+    httpRequests: new Counter({ name: `${p}http_requests_total`, help: 'Total number of HTTP requests by path, code and method', labelNames: ['path', 'code', 'method'], registers: [registry] }),
+    httpDuration: new Histogram({ name: `${p}http_request_duration_seconds`, help: 'HTTP request duration', labelNames: ['path', 'method'], registers: [registry] }),
+    queueDepth: new Gauge({ name: `${p}queue_depth`, help: 'SealedSecrets waiting in the work queue, by lane (high: new and changed, low: resync)', labelNames: ['lane'], registers: [registry] }),
+    unsealDuration: new Histogram({
+      name: `${p}unseal_duration_seconds`,
+      help: 'Time to unseal one SealedSecret in the worker pool, queueing in the pool included',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    rsaOperations: new Counter({ name: `${p}rsa_private_operations_total`, help: 'RSA private-key operations spent unsealing', registers: [registry] }),
+    keys: new Gauge({ name: `${p}keys`, help: 'Sealing keys held by the controller', registers: [registry] }),
+    sealedSecretsPerKey: new Gauge({ name: `${p}sealed_secrets_per_key`, help: 'SealedSecrets whose values a key opened, by key fingerprint', labelNames: ['fingerprint'], registers: [registry] }),
+    isLeader: new Gauge({ name: `${p}is_leader`, help: '1 when this replica holds the leader lease', registers: [registry] }),
+  };
+  m.buildInfo.set({ revision }, 1);
+  m.unsealRequests.inc(0);
+  for (const reason of ['fetch', 'unseal', 'update', 'unmanaged', 'status']) m.unsealErrors.inc({ reason, namespace: '' }, 0);
+  return m;
+}

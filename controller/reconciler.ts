@@ -1,0 +1,318 @@
+/**
+ * Reconcile one SealedSecret into its Secret (upstream pkg/controller/controller.go
+ * `unseal`), with what upstream lacks:
+ * - zero RSA work when the Secret is already up to date: the Secret records a hash
+ *   of what it was built from and a keyed MAC of its content, so a restart or a
+ *   resync costs no decryption, and a hand-edited Secret is noticed and restored;
+ * - no writes when nothing changed: no Secret update, no status update, no Event;
+ * - one retry policy keyed by error code.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  ANNOTATION_MANAGED,
+  ANNOTATION_PATCH,
+  API_VERSION,
+  EVENT_ERR_UNSEAL_FAILED,
+  EVENT_ERR_UPDATE_FAILED,
+  EVENT_UNSEALED,
+  KIND,
+  SealedSecretsError,
+  isSealedSecretsError,
+  objectRef,
+  type ErrorCode,
+  type SealedSecret,
+  type SealedSecretCondition,
+  type SealedSecretStatus,
+  type Secret,
+} from '../src/index.js';
+import { ApiError, paths, type KubeClient } from './kube/client.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { UnsealPool } from './unseal-pool.js';
+
+/** Our annotations on the Secrets we write (upstream ignores them and drops them on takeover). */
+export const ANNOTATION_SOURCE_HASH = 'sealed-secrets-ts.io/source-hash';
+export const ANNOTATION_CONTENT_MAC = 'sealed-secrets-ts.io/content-mac';
+export const ANNOTATION_OPENED_BY = 'sealed-secrets-ts.io/key-fingerprints';
+const OURS = [ANNOTATION_SOURCE_HASH, ANNOTATION_CONTENT_MAC, ANNOTATION_OPENED_BY];
+
+/** retry: transient, always retried with backoff; retry-limited: up to --max-unseal-retries; failed: until something changes. */
+export type Outcome = 'synced' | 'unchanged' | 'retry' | 'retry-limited' | 'failed' | 'gone';
+
+/** What to do after a failure, by code: retry (transient), or wait for a change (permanent). */
+const RETRY: Partial<Record<ErrorCode, 'retry' | 'limited'>> = {
+  ERR_UNAVAILABLE: 'retry',
+  ERR_WORKER: 'retry',
+  ERR_TIMEOUT: 'retry',
+  ERR_NO_KEYS: 'retry',
+  ERR_UPDATE_FAILED: 'limited',
+  ERR_UNMANAGED: 'limited',
+};
+
+export interface ReconcilerConfig {
+  updateStatus: boolean;
+  maxUnsealRetries: number;
+  oldGcBehavior: boolean;
+}
+
+export interface EventSink {
+  emit(ss: SealedSecret, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  getSealedSecret(key: string): SealedSecret | undefined;
+  getSecret(key: string): Secret | undefined;
+  pool: UnsealPool;
+  events: EventSink;
+  metrics: Metrics;
+  log: Logger;
+  config: ReconcilerConfig;
+  /** The key of the content MAC, derived from the sealing keys. */
+  macKey(): Buffer;
+  now(): Date;
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v as object)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/** What the Secret is built from: public data only (ciphertexts, template, identity, scope). */
+export function sourceHash(ss: SealedSecret): string {
+  const a = ss.metadata.annotations ?? {};
+  const scopeAnnotations = Object.fromEntries(Object.entries(a).filter(([k]) => k.startsWith('sealedsecrets.bitnami.com/')));
+  return createHash('sha256')
+    .update(canonical({ v: 1, ns: ss.metadata.namespace, name: ss.metadata.name, uid: ss.metadata.uid, a: scopeAnnotations, spec: { ...ss.spec, status: undefined } }))
+    .digest('base64url');
+}
+
+const without = (r: Record<string, string> | undefined, keys: string[]) =>
+  Object.fromEntries(Object.entries(r ?? {}).filter(([k]) => !keys.includes(k)));
+
+/** The part of a Secret this SealedSecret manages: data keys, labels and annotations its template names. */
+function managedContent(secret: Secret, ss: SealedSecret, patch: boolean): unknown {
+  const t = ss.spec.template ?? {};
+  const dataKeys = new Set([...Object.keys(ss.spec.encryptedData ?? {}), ...Object.keys(t.data ?? {})]);
+  const pick = (r: Record<string, string> | undefined, keys: Set<string> | undefined) =>
+    Object.fromEntries(Object.entries(r ?? {}).filter(([k]) => !keys || keys.has(k)));
+  return {
+    type: secret.type ?? 'Opaque',
+    data: pick(secret.data, patch ? dataKeys : undefined),
+    labels: pick(secret.metadata.labels, patch ? new Set(Object.keys(t.metadata?.labels ?? {})) : undefined),
+    annotations: pick(without(secret.metadata.annotations, OURS), patch ? new Set(Object.keys(t.metadata?.annotations ?? {})) : undefined),
+  };
+}
+
+export function contentMac(macKey: Buffer, secret: Secret, ss: SealedSecret, patch: boolean): string {
+  return createHmac('sha256', macKey).update(canonical(managedContent(secret, ss, patch))).digest('base64url');
+}
+
+function macEquals(a: string | undefined, b: string): boolean {
+  if (!a || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+export function isControlledBy(secret: Secret, ss: SealedSecret): boolean {
+  return (secret.metadata.ownerReferences ?? []).some((o) => o.controller === true && o.kind === KIND && o.apiVersion.startsWith('bitnami.com/') && o.uid === ss.metadata.uid);
+}
+
+const isPatch = (s: Secret) => s.metadata.annotations?.[ANNOTATION_PATCH] === 'true';
+const isManaged = (s: Secret) => s.metadata.annotations?.[ANNOTATION_MANAGED] === 'true';
+
+export class Reconciler {
+  /** Which key opened each SealedSecret last (ns/name -> fingerprints), used as a hint. */
+  readonly openedBy = new Map<string, string[]>();
+
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  /** Is this Secret exactly what the SealedSecret would produce now? Costs no RSA operation. */
+  upToDate(ss: SealedSecret, secret: Secret | undefined): boolean {
+    if (!secret || !isControlledBy(secret, ss) && !isManaged(secret) && !isPatch(secret)) return false;
+    const a = secret.metadata.annotations ?? {};
+    if (a[ANNOTATION_SOURCE_HASH] !== sourceHash(ss)) return false;
+    return macEquals(a[ANNOTATION_CONTENT_MAC], contentMac(this.d.macKey(), secret, ss, isPatch(secret)));
+  }
+
+  async reconcile(key: string): Promise<Outcome> {
+    const ss = this.d.getSealedSecret(key);
+    if (!ss) {
+      this.openedBy.delete(key);
+      if (this.d.config.oldGcBehavior) await this.#deleteSecret(key);
+      return 'gone';
+    }
+    const ns = ss.metadata.namespace!;
+    const name = ss.metadata.name!;
+    const existing = this.d.getSecret(key);
+    if (this.upToDate(ss, existing)) {
+      const fps = existing!.metadata.annotations?.[ANNOTATION_OPENED_BY];
+      if (fps && !this.openedBy.has(key)) this.openedBy.set(key, fps.split(','));
+      await this.#setStatus(ss, true, '', EVENT_UNSEALED, false);
+      return 'unchanged';
+    }
+
+    this.d.metrics.unsealRequests.inc();
+    if (existing && !isControlledBy(existing, ss) && !isManaged(existing) && !isPatch(existing)) {
+      const msg = `Resource "${name}" already exists and is not managed by SealedSecret`;
+      this.d.metrics.unsealErrors.inc({ reason: 'unmanaged', namespace: ns });
+      return this.#fail(ss, new SealedSecretsError('ERR_UNMANAGED', msg, {
+        hint: `add the annotation ${ANNOTATION_MANAGED}=true to Secret ${ns}/${name} to let the controller take it over`,
+      }), EVENT_ERR_UPDATE_FAILED);
+    }
+
+    let unsealed: Secret;
+    const started = performance.now();
+    try {
+      const r = await this.d.pool.unseal(ss, this.openedBy.get(key) ?? []);
+      unsealed = r.secret;
+      this.d.metrics.rsaOperations.inc(r.rsaOperations);
+      const fps = [...new Set(r.openedBy.values())];
+      if (fps.length) this.openedBy.set(key, fps);
+    } catch (e) {
+      if (isSealedSecretsError(e) && RETRY[e.code] === 'retry') {
+        this.d.log.warn('unseal deferred', { sealedSecret: key, code: e.code, error: e.message });
+        return 'retry';
+      }
+      this.d.metrics.unsealErrors.inc({ reason: 'unseal', namespace: ns });
+      return this.#fail(ss, e, EVENT_ERR_UNSEAL_FAILED, 'Failed to unseal: ');
+    } finally {
+      this.d.metrics.unsealDuration.observe((performance.now() - started) / 1000);
+    }
+
+    const desired = this.#desired(ss, unsealed, existing);
+    try {
+      if (!existing) {
+        await this.d.client.request({ method: 'POST', path: paths.secrets(ns), body: desired });
+      } else if (canonical(strip(existing)) !== canonical(strip(desired))) {
+        await this.d.client.request({ method: 'PUT', path: paths.secret(ns, name), body: desired });
+      }
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 0 || e.status >= 500 || e.status === 429)) {
+        this.d.log.warn('Secret write deferred', { sealedSecret: key, status: e.status, error: e.message });
+        return 'retry';
+      }
+      if (e instanceof ApiError && e.conflict) {
+        // Our cache was behind (the Secret was created or changed meanwhile): look again soon.
+        return 'retry-limited';
+      }
+      this.d.metrics.unsealErrors.inc({ reason: 'update', namespace: ns });
+      const immutable = e instanceof ApiError && /field is immutable when `immutable` is set/.test(e.message);
+      const err = immutable
+        ? new SealedSecretsError('ERR_UPDATE_FAILED', `Secret ${ns}/${name} is immutable and its data changed`, { hint: 'delete the Secret so the controller can create it again' })
+        : e;
+      return this.#fail(ss, err, EVENT_ERR_UPDATE_FAILED);
+    }
+    await this.#setStatus(ss, true, '', EVENT_UNSEALED, true);
+    return 'synced';
+  }
+
+  /** The Secret to write: the unsealed one, merged into the existing one as upstream does. */
+  #desired(ss: SealedSecret, unsealed: Secret, existing: Secret | undefined): Secret {
+    const macKey = this.d.macKey();
+    let out: Secret;
+    if (!existing) {
+      out = unsealed;
+    } else {
+      out = structuredClone(existing);
+      delete out.metadata.managedFields;
+      if (isPatch(existing)) {
+        out.data = { ...(existing.data ?? {}), ...(unsealed.data ?? {}) };
+        out.metadata.labels = { ...(existing.metadata.labels ?? {}), ...(unsealed.metadata.labels ?? {}) };
+        out.metadata.annotations = { ...(existing.metadata.annotations ?? {}), ...(unsealed.metadata.annotations ?? {}) };
+        if (isManaged(existing)) out.metadata.ownerReferences = unsealed.metadata.ownerReferences;
+      } else {
+        out.data = unsealed.data ?? {};
+        out.metadata.labels = unsealed.metadata.labels;
+        out.metadata.annotations = { ...(unsealed.metadata.annotations ?? {}) };
+        out.metadata.ownerReferences = unsealed.metadata.ownerReferences;
+      }
+      if (unsealed.type) out.type = unsealed.type;
+    }
+    out.apiVersion = 'v1';
+    out.kind = 'Secret';
+    const ann = { ...(out.metadata.annotations ?? {}) };
+    for (const k of OURS) delete ann[k];
+    ann[ANNOTATION_SOURCE_HASH] = sourceHash(ss);
+    const fps = this.openedBy.get(objectRef(ss.metadata));
+    if (fps?.length) ann[ANNOTATION_OPENED_BY] = fps.join(',');
+    out.metadata.annotations = ann;
+    const patch = existing ? isPatch(existing) : false;
+    out.metadata.annotations[ANNOTATION_CONTENT_MAC] = contentMac(macKey, out, ss, patch);
+    return out;
+  }
+
+  async #fail(ss: SealedSecret, e: unknown, reason: string, eventPrefix = ''): Promise<Outcome> {
+    const err = isSealedSecretsError(e) ? e : new SealedSecretsError('ERR_UPDATE_FAILED', 'internal error');
+    const message = err.message;
+    const changed = await this.#setStatus(ss, false, message, reason, false, `${eventPrefix}${err.detail}`);
+    this.d.log.warn('SealedSecret not synced', { sealedSecret: objectRef(ss.metadata), code: err.code, error: message, statusChanged: changed });
+    const policy = RETRY[err.code];
+    return policy === 'retry' ? 'retry' : policy === 'limited' ? 'retry-limited' : 'failed';
+  }
+
+  /**
+   * Sets condition Synced and observedGeneration; writes only on a change, and emits
+   * the Event only then (or when the Secret was written). Returns whether it changed.
+   */
+  async #setStatus(ss: SealedSecret, ok: boolean, message: string, reason: string, wroteSecret: boolean, eventMessage?: string): Promise<boolean> {
+    const now = this.d.now().toISOString();
+    const prev = ss.status?.conditions?.find((c) => c.type === 'Synced');
+    const status: SealedSecretCondition['status'] = ok ? 'True' : 'False';
+    const changed = !prev || prev.status !== status || (prev.message ?? '') !== message || ss.status?.observedGeneration !== ss.metadata.generation;
+    this.d.metrics.conditionInfo.set(
+      { namespace: ss.metadata.namespace ?? '', name: ss.metadata.name ?? '', condition: 'Synced', ss_app_kubernetes_io_instance: ss.metadata.labels?.['app.kubernetes.io/instance'] ?? '' },
+      ok ? 1 : -1,
+    );
+    if (changed || wroteSecret) {
+      const type = ok ? 'Normal' : 'Warning';
+      this.d.events.emit(ss, type, reason, ok ? 'SealedSecret unsealed successfully' : (eventMessage ?? message));
+    }
+    if (!changed || !this.d.config.updateStatus) return changed;
+    const cond: SealedSecretCondition = {
+      type: 'Synced',
+      status,
+      lastUpdateTime: now,
+      lastTransitionTime: prev && prev.status === status ? (prev.lastTransitionTime ?? now) : now,
+      reason: ok ? 'Unsealed' : reason,
+    };
+    // Omitted when empty, like upstream's omitempty (an empty string in a merge patch is refused by some API servers).
+    if (message) cond.message = message;
+    const body: SealedSecretStatus = { conditions: [cond] };
+    if (ss.metadata.generation !== undefined) body.observedGeneration = ss.metadata.generation;
+    try {
+      await this.d.client.request({
+        method: 'PATCH',
+        path: paths.sealedSecretStatus(ss.metadata.namespace!, ss.metadata.name!),
+        body: { status: body },
+        contentType: 'application/merge-patch+json',
+      });
+    } catch (e) {
+      this.d.metrics.unsealErrors.inc({ reason: 'status', namespace: ss.metadata.namespace ?? '' });
+      this.d.log.warn('status update failed', { sealedSecret: objectRef(ss.metadata), error: (e as Error).message });
+    }
+    return changed;
+  }
+
+  async #deleteSecret(key: string): Promise<void> {
+    const [ns, name] = key.split('/');
+    try {
+      await this.d.client.request({ method: 'DELETE', path: paths.secret(ns!, name!) });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.notFound)) throw e;
+    }
+  }
+}
+
+/** The fields compared to decide whether an update is needed. */
+function strip(s: Secret): unknown {
+  return { type: s.type ?? 'Opaque', data: s.data ?? {}, labels: s.metadata.labels ?? {}, annotations: s.metadata.annotations ?? {}, ownerReferences: s.metadata.ownerReferences ?? [] };
+}
+
+export const OWNER_API_VERSION = API_VERSION;
