@@ -51,11 +51,12 @@ function splitList(values: string[] | undefined): string[] {
 function checkCombinations(a: KubesealArgs): void {
   if (a['from-file']?.length && !a.raw) throw new UsageError('--from-file requires --raw');
   if ((a['from-file']?.length ?? 0) > 1) throw new UsageError('--from-file may be given only once with --raw');
-  if (a.raw && a['merge-into']) throw new UsageError('--raw and --merge-into cannot be used together');
   if (a['recovery-unseal'] && !splitList(a['recovery-private-key']).length) {
     throw new UsageError('--recovery-unseal needs --recovery-private-key FILE', 'give the backed-up key files; fetching keys from a cluster is not supported');
   }
   if (a['recovery-private-key']?.length && !a['recovery-unseal']) throw new UsageError('--recovery-private-key requires --recovery-unseal');
+  const modes = (['recovery-unseal', 'validate', 're-encrypt', 'merge-into', 'raw'] as const).filter((m) => a[m]);
+  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be used together`);
 }
 
 export async function runKubeseal(argv: readonly string[], io: CliIo): Promise<number> {
@@ -74,15 +75,18 @@ export async function runKubeseal(argv: readonly string[], io: CliIo): Promise<n
       await recoveryUnseal(args, io, splitList(args['recovery-private-key']));
       return EXIT_OK;
     }
-    if (!args.cert) {
-      throw new UsageError(
-        'no certificate: pass --cert FILE|URL or set SEALED_SECRETS_CERT',
-        'get it once from the controller (its /v1/cert.pem) and commit it beside your SealedSecrets',
-      );
+    if (args.validate) {
+      const { validate } = await import('./cluster-modes.js');
+      return await validate(args, io);
+    }
+    if (args['re-encrypt']) {
+      const { reencrypt } = await import('./cluster-modes.js');
+      await reencrypt(args, io);
+      return EXIT_OK;
     }
     if (args['fetch-cert']) {
-      const { loadSealingCertificate } = await import('./certificate-source.js');
-      io.writeStdout((await loadSealingCertificate(io, args.cert)).pem);
+      const { printCertificate } = await import('./cluster-modes.js');
+      await printCertificate(args, io);
       return EXIT_OK;
     }
     const seal = await import('./seal.js');

@@ -15,6 +15,9 @@ export const EXAMPLES: [string, string][] = [
   ['printf %s "$PASSWORD" | kubeseal --cert cert.pem --raw --namespace prod --name db', 'Seal one value, byte-exact, for a template or --merge-into'],
   ['kubeseal --cert cert.pem --merge-into sealed.yaml < new-items.yaml', 'Add or replace items in an existing SealedSecret file'],
   ['kubeseal --recovery-unseal --recovery-private-key backup.yaml < sealed.yaml', 'Disaster recovery: unseal offline with backed-up keys'],
+  ['kubeseal --fetch-cert > cert.pem', 'Fetch the controller certificate through the API server (kubeconfig)'],
+  ['kubeseal --validate < sealed.yaml', 'Ask the controller whether every SealedSecret in the file can be unsealed'],
+  ['kubeseal --re-encrypt -f sealed.yaml', 'Re-encrypt a SealedSecret file to the newest key, in place'],
 ];
 
 export interface KubesealArgs {
@@ -31,6 +34,8 @@ export interface KubesealArgs {
   'from-file'?: string[];
   scope?: string;
   'recovery-unseal': boolean;
+  validate: boolean;
+  're-encrypt': boolean;
   'recovery-private-key'?: string[];
   kubeconfig?: string;
   context?: string;
@@ -49,7 +54,7 @@ export function buildParser(argv: readonly string[]): Argv<KubesealArgs> {
     )
     .env('SEALED_SECRETS')
     .parserConfiguration({ 'camel-case-expansion': false, 'strip-aliased': true, 'duplicate-arguments-array': true })
-    .option('cert', { type: 'string', describe: 'Certificate / public key file or URL (https, file://) to seal with', group: 'Sealing:' })
+    .option('cert', { type: 'string', describe: 'Certificate file or URL (https, file://) to seal with; default: fetched from the controller', group: 'Sealing:' })
     .option('format', { alias: 'o', type: 'string', choices: ['json', 'yaml'], describe: 'Output format (default: the input\'s format)', group: 'Sealing:' })
     .option('secret-file', { alias: 'f', type: 'string', describe: 'Secret input file (default: stdin)', group: 'Sealing:' })
     .option('sealed-secret-file', { alias: 'w', type: 'string', describe: 'SealedSecret output file, written atomically on success (default: stdout)', group: 'Sealing:' })
@@ -60,7 +65,9 @@ export function buildParser(argv: readonly string[]): Argv<KubesealArgs> {
     .option('from-file', { type: 'string', array: true, describe: '[key=]path of the value for --raw', group: 'Sealing:' })
     .option('name', { type: 'string', describe: 'Name of the Secret (required with --raw in strict scope); overrides metadata.name', group: 'Sealing:' })
     .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace of the Secret (default: the Secret\'s, else the kubeconfig context\'s, else "default")', group: 'Sealing:' })
-    .option('fetch-cert', { type: 'boolean', default: false, describe: 'Print the certificate given with --cert and exit', group: 'Sealing:' })
+    .option('fetch-cert', { type: 'boolean', default: false, describe: 'Print the certificate (from --cert, or fetched from the controller) and exit', group: 'Cluster:' })
+    .option('validate', { type: 'boolean', default: false, describe: 'Ask the controller whether each input SealedSecret can be unsealed; exit 1 if any cannot', group: 'Cluster:' })
+    .option('re-encrypt', { alias: 'rotate', type: 'boolean', default: false, describe: 'Re-encrypt each input SealedSecret to the controller\'s newest key (rewrites -f in place without -w)', group: 'Cluster:' })
     .option('recovery-unseal', { type: 'boolean', default: false, describe: 'Unseal offline with backed-up private keys (disaster recovery)', group: 'Recovery:' })
     .option('recovery-private-key', { type: 'string', array: true, describe: 'Private key file: PEM (PKCS#1 or PKCS#8) or a JSON/YAML backup of key Secrets; repeatable or comma-separated', group: 'Recovery:' })
     .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file (its context namespace is the default namespace)', group: 'Cluster:' })

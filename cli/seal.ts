@@ -1,6 +1,8 @@
 /** Sealing modes: a stream of Secrets, one raw value, or a merge into an existing file. */
 import {
   SealedSecretsError,
+  assertCertificateValid,
+  parseCertificatePem,
   encryptionLabel,
   hybridEncrypt,
   inContext,
@@ -17,6 +19,16 @@ import {
 } from '../src/index.js';
 import { UsageError } from './app.js';
 import { loadSealingCertificate } from './certificate-source.js';
+
+/** The sealing certificate: --cert, or fetched from the controller through the API server. */
+async function sealingCertificate(args: KubesealArgs, io: CliIo): Promise<ParsedCertificate> {
+  if (args.cert) return loadSealingCertificate(io, args.cert);
+  const { fetchCertificateFromCluster } = await import('./cluster.js');
+  const source = `the controller ${args['controller-namespace']}/${args['controller-name']}`;
+  const cert = parseCertificatePem(await fetchCertificateFromCluster(args), source);
+  assertCertificateValid(cert.certificate, io.now(), source);
+  return cert;
+}
 import { formatDocuments, parseDocuments, type Format } from './documents.js';
 import { readInputFile, writeFileAtomic, type CliIo } from './io.js';
 import { kubeconfigNamespace } from './kubeconfig.js';
@@ -70,7 +82,7 @@ function defaultNamespaceResolver(args: KubesealArgs, io: CliIo): () => Promise<
 
 export async function sealStream(args: KubesealArgs, io: CliIo): Promise<void> {
   const input = await readInput(args, io);
-  const cert = await loadSealingCertificate(io, args.cert!);
+  const cert = await sealingCertificate(args, io);
   const key = sealingKey(cert);
   const scope = args.scope ? parseScope(args.scope) : undefined;
   const defaultNamespace = defaultNamespaceResolver(args, io);
@@ -117,7 +129,7 @@ export async function sealRaw(args: KubesealArgs, io: CliIo): Promise<void> {
   }
   if (scope === 'strict' && !args.name) throw new UsageError('must provide the --name flag with --raw and --scope strict');
   const value = await readRawValue(args, io);
-  const cert = await loadSealingCertificate(io, args.cert!);
+  const cert = await sealingCertificate(args, io);
   const blob = hybridEncrypt(cert.publicKey, value, encryptionLabel(namespace, args.name ?? '', scope));
   io.writeStdout(blob.toString('base64') + (io.stdoutIsTTY ? '\n' : ''));
 }
@@ -137,7 +149,7 @@ export async function mergeInto(args: KubesealArgs, io: CliIo): Promise<void> {
   if (input.objects.length !== 1) {
     throw new UsageError(`--merge-into takes exactly one Secret on input; found ${input.objects.length}`);
   }
-  const cert = await loadSealingCertificate(io, args.cert!);
+  const cert = await sealingCertificate(args, io);
   const scope = scopeFromAnnotations(existing.metadata.annotations);
   // The target's identity wins (upstream PR #286): seal under its name, namespace and scope.
   const secret = structuredClone(input.objects[0]) as Secret;

@@ -256,7 +256,7 @@ describe('kubeseal refuses bad input with one clear line and nothing on stdout',
 
   it.each([
     ['an expired certificate', ['--cert', 'EXPIRED'], secretYaml, 1, /^error: failed to encrypt using an expired certificate on January 2, 2020 \(.*expired\.pem\); fetch the current certificate from the controller \(kubeseal --fetch-cert\)$/],
-    ['no certificate', [], secretYaml, 2, /^error: no certificate: pass --cert FILE\|URL or set SEALED_SECRETS_CERT; /],
+    ['no certificate and no cluster', [], secretYaml, 1, /^error: cannot connect to the API server http:\/\/localhost:8080: .*pass --cert to seal offline$/],
     ['a missing certificate file', ['--cert', 'nope.pem'], secretYaml, 1, /^error: cannot read certificate file nope\.pem: no such file$/],
     ['a bare public key as certificate', ['--cert', 'key.pem'], secretYaml, 1, /^error: key\.pem holds no PEM certificate; /],
     ['invalid YAML', ['--cert', 'cert.pem'], 'kind: Secret\nmetadata: [unclosed\n', 1, /^error: standard input: invalid YAML in document 1 at line \d+, column \d+: /],
