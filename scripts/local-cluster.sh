@@ -30,6 +30,9 @@
 #   kubeconfig, cluster.env, pki/, <component>.sh (exact command lines, re-runnable),
 #   <component>.pid, <component>.log.  etcd keeps its data in /dev/shm.
 # All progress output goes to stderr.
+# Environment: SEALED_SECRETS_CLUSTER_DIR, SEALED_SECRETS_K8S_CACHE (see above);
+# KUBECTL=path (CRDs are applied with `kubectl apply -f` when kubectl exists,
+# KUBECTL=none forces the curl fallback, which POSTs each YAML document).
 set -euo pipefail
 
 K8S_VERSION="v1.20.2"
@@ -348,7 +351,10 @@ sys.exit(0 if ok else 1)'
 }
 
 kubectl_bin() {
-  if [ -n "${KUBECTL:-}" ]; then echo "$KUBECTL"; return; fi
+  case "${KUBECTL:-}" in
+    none) return 0 ;; # KUBECTL=none: apply CRDs with curl
+    ?*) echo "$KUBECTL"; return 0 ;;
+  esac
   command -v kubectl 2>/dev/null || { [ -x /usr/bin/kubectl ] && echo /usr/bin/kubectl; } || true
 }
 
