@@ -208,21 +208,26 @@ describe('taking over upstream keys and SealedSecrets', () => {
     await waitFor(async () => (await ctrl.metric('sealed_secrets_controller_keys')) === 1 + vectorKeys().length, 20_000, 'the imported keys');
     // The newest key still seals: imported keys are older than the generated one.
     expect(await (await fetch(`${ctrl.url}/v1/cert.pem`)).text()).toBe(certPem);
+    // Several vectors share a namespace and name, so each one is applied, checked and removed in turn.
     const cases = sealedSecretCases().filter((c) => c.expected.ok);
     for (const c of cases) {
       const ns = c.sealedSecret.metadata.namespace ?? 'upstream-any';
-      await ensureNamespace(ns);
-      await createSS({ ...c.sealedSecret, metadata: { ...c.sealedSecret.metadata, name: c.sealedSecret.metadata.name, namespace: ns } }, ns);
-    }
-    for (const c of cases) {
-      const ns = c.sealedSecret.metadata.namespace ?? 'upstream-any';
       const name = c.sealedSecret.metadata.name;
-      const s = await waitFor(() => getSecret(ns, name), 30_000, `Secret ${ns}/${name}`);
-      expect(s.data ?? {}).toEqual(c.expected.secret.data ?? {});
+      await ensureNamespace(ns);
+      await createSS({ ...c.sealedSecret, metadata: { ...c.sealedSecret.metadata, namespace: ns } }, ns);
+      const want = c.expected.secret.data ?? {};
+      const s = await waitFor(async () => {
+        const got = await getSecret(ns, name);
+        return got && JSON.stringify(got.data ?? {}) === JSON.stringify(want) ? got : undefined;
+      }, 30_000, `Secret ${ns}/${name} of ${c.id}`);
       expect(s.type).toBe(c.expected.secret.type ?? 'Opaque');
-      const ourAnnotations = /^sealed-secrets-ts\.io\//;
-      expect(Object.fromEntries(Object.entries(s.metadata.annotations ?? {}).filter(([k]) => !ourAnnotations.test(k)))).toEqual(c.expected.secret.metadata.annotations ?? {});
+      const ours = /^sealed-secrets-ts\.io\//;
+      expect(Object.fromEntries(Object.entries(s.metadata.annotations ?? {}).filter(([k]) => !ours.test(k)))).toEqual(c.expected.secret.metadata.annotations ?? {});
       expect(s.metadata.labels ?? {}).toEqual(c.expected.secret.metadata.labels ?? {});
+      expect(s.metadata.ownerReferences === undefined).toBe(c.expected.secret.metadata.ownerReferences === undefined);
+      await cluster.admin.request({ method: 'DELETE', path: paths.sealedSecret(ns, name) });
+      await cluster.admin.request({ method: 'DELETE', path: paths.secret(ns, name) }).catch(() => undefined);
+      await waitFor(async () => (await getSecret(ns, name)) === undefined, 30_000, `removal of ${ns}/${name}`);
     }
   }, 120_000);
 });

@@ -1,0 +1,98 @@
+/**
+ * kubeseal's cluster modes against the real API server: --fetch-cert, sealing
+ * without --cert, --validate and --re-encrypt, all through the API server's
+ * service proxy to the running controller, as a user runs them.
+ */
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { paths } from '../../controller/kube/client.js';
+import type { SealedSecret } from '../../src/index.js';
+import { kubeseal, tempDir } from '../cli-helpers.js';
+import { applyManifests, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
+import { createTestHost, type TestHost } from './netns.js';
+
+let cluster: Cluster;
+let ctrl: ControllerProcess;
+let host: TestHost;
+let dir: string;
+const env = () => ({ KUBECONFIG: cluster.kubeconfig });
+const secretYaml = (name: string, v: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\n  namespace: default\nstringData:\n  token: ${v}\n`;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  await applyManifests(cluster.admin);
+  host = createTestHost();
+  ctrl = await startController(await serviceAccountKubeconfig(cluster), [], {}, host.hostIp);
+  const port = Number(new URL(ctrl.url).port);
+  await host.forward(8080, port);
+  await cluster.admin.request({
+    method: 'POST',
+    path: '/api/v1/namespaces/kube-system/endpoints',
+    body: { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'sealed-secrets-controller', namespace: 'kube-system' }, subsets: [{ addresses: [{ ip: host.peerIp }], ports: [{ name: 'http', port: 8080 }] }] },
+  });
+  await waitFor(async () => (await fetch(`${ctrl.url}/v1/cert.pem`)).ok, 30_000, 'the controller certificate');
+  dir = tempDir();
+}, 20 * 60_000);
+
+afterAll(async () => {
+  await ctrl?.stop();
+  host?.close();
+  cluster?.down();
+});
+
+describe('kubeseal through the service proxy', () => {
+  it('--fetch-cert prints the controller certificate, with the default controller name and namespace', async () => {
+    const r = await kubeseal(['--fetch-cert'], { env: env(), cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(await (await fetch(`${ctrl.url}/v1/cert.pem`)).text());
+  });
+
+  it('seals without --cert by fetching the certificate, and the controller unseals the result', async () => {
+    const r = await kubeseal([], { input: secretYaml('fetched', 'v-fetched-1'), env: env(), cwd: dir });
+    expect(r.code).toBe(0);
+    const ss = parseYaml(r.stdout) as SealedSecret;
+    await cluster.admin.request({ method: 'POST', path: paths.sealedSecrets('default'), body: ss });
+    const s = await waitFor(async () => cluster.admin.request<{ data: Record<string, string> }>({ method: 'GET', path: paths.secret('default', 'fetched') }), 20_000, 'the Secret');
+    expect(Buffer.from(s.data['token']!, 'base64').toString()).toBe('v-fetched-1');
+  });
+
+  it('--validate checks every document and fails naming each one that cannot be unsealed (upstream #474)', async () => {
+    const good = (await kubeseal([], { input: secretYaml('good', 'v-good-2'), env: env(), cwd: dir })).stdout;
+    const bad = good.replace('name: good', 'name: renamed');
+    writeFileSync(join(dir, 'all.yaml'), good + bad);
+    const ok = await kubeseal(['--validate'], { input: good, env: env(), cwd: dir });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const r = await kubeseal(['--validate', '-f', 'all.yaml'], { env: env(), cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: unable to decrypt sealed secret: default/renamed; they were sealed for another controller key, or for another namespace, name or scope');
+  });
+
+  it('--re-encrypt rewrites a file in place to the newest key, keeping template data', async () => {
+    const sealed = (await kubeseal(['-o', 'yaml'], { input: secretYaml('rotated', 'v-rotate-3'), env: env(), cwd: dir })).stdout;
+    const withTemplate = sealed.replace('    metadata:\n', '    data:\n      url: "https://{{ .token }}@example"\n    metadata:\n');
+    writeFileSync(join(dir, 'rotated.yaml'), withTemplate);
+    const oldFp = (parseYaml(withTemplate) as SealedSecret).metadata.annotations!['sealed-secrets-ts.io/key-fingerprints'];
+    ctrl.proc.kill('SIGUSR1');
+    await waitFor(async () => (await ctrl.metric('sealed_secrets_controller_keys')) === 2, 30_000, 'the rotated key');
+    const r = await kubeseal(['--re-encrypt', '-f', 'rotated.yaml'], { env: env(), cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = parseYaml(readFileSync(join(dir, 'rotated.yaml'), 'utf8')) as SealedSecret;
+    const newFp = out.metadata.annotations!['sealed-secrets-ts.io/key-fingerprints'];
+    expect(newFp).not.toBe(oldFp);
+    expect(out.spec.template!.data).toEqual({ url: 'https://{{ .token }}@example' });
+    expect(out.spec.encryptedData['token']).not.toBe((parseYaml(withTemplate) as SealedSecret).spec.encryptedData['token']);
+    const v = await kubeseal(['--validate', '-f', 'rotated.yaml'], { env: env(), cwd: dir });
+    expect(v.code).toBe(0);
+  }, 60_000);
+
+  it('says which Service is missing when --controller-name is wrong', async () => {
+    const r = await kubeseal(['--fetch-cert', '--controller-name', 'nope'], { env: env(), cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^error: the controller Service kube-system\/nope does not exist; pass --controller-name and --controller-namespace/);
+  });
+});
