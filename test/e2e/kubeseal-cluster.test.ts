@@ -27,10 +27,29 @@ beforeAll(async () => {
   ctrl = await startController(await serviceAccountKubeconfig(cluster), [], {}, host.hostIp);
   const port = Number(new URL(ctrl.url).port);
   await host.forward(8080, port);
+  // No kubelet runs Pods here, so the controller's Pod is a record with the test host's IP:
+  // the service proxy only forwards to endpoint addresses that belong to a Pod with that IP.
+  const pod = 'sealed-secrets-controller-e2e';
+  await cluster.admin.request({
+    method: 'POST',
+    path: '/api/v1/namespaces/kube-system/pods',
+    body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: 'kube-system', labels: { 'app.kubernetes.io/name': 'sealed-secrets' } }, spec: { containers: [{ name: 'controller', image: 'sealed-secrets-ts/controller:e2e' }] } },
+  });
+  await cluster.admin.request({
+    method: 'PATCH',
+    path: `/api/v1/namespaces/kube-system/pods/${pod}/status`,
+    contentType: 'application/merge-patch+json',
+    body: { status: { phase: 'Running', podIP: host.peerIp, podIPs: [{ ip: host.peerIp }] } },
+  });
   await cluster.admin.request({
     method: 'POST',
     path: '/api/v1/namespaces/kube-system/endpoints',
-    body: { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'sealed-secrets-controller', namespace: 'kube-system' }, subsets: [{ addresses: [{ ip: host.peerIp }], ports: [{ name: 'http', port: 8080 }] }] },
+    body: {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'sealed-secrets-controller', namespace: 'kube-system' },
+      subsets: [{ addresses: [{ ip: host.peerIp, targetRef: { kind: 'Pod', name: pod, namespace: 'kube-system' } }], ports: [{ name: 'http', port: 8080 }] }],
+    },
   });
   await waitFor(async () => (await fetch(`${ctrl.url}/v1/cert.pem`)).ok, 30_000, 'the controller certificate');
   dir = tempDir();

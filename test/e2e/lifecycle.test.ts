@@ -46,6 +46,16 @@ async function getSecret(ns: string, name: string): Promise<Secret | undefined> 
   }
 }
 
+/** Read-modify-write with retry on conflict: the controller writes status concurrently. */
+async function updateSS(ns: string, name: string, mutate: (ss: SealedSecret) => void): Promise<void> {
+  await waitFor(async () => {
+    const ss = await getSS(ns, name);
+    mutate(ss);
+    await cluster.admin.request({ method: 'PUT', path: paths.sealedSecret(ns, name), body: ss });
+    return true;
+  }, 10_000, `update of ${ns}/${name}`);
+}
+
 async function getSS(ns: string, name: string): Promise<SealedSecret> {
   return cluster.admin.request<SealedSecret>({ method: 'GET', path: paths.sealedSecret(ns, name) });
 }
@@ -107,14 +117,11 @@ describe('controller life cycle on a real API server', () => {
   });
 
   it('updates the Secret when items change, and processes a metadata-only change', async () => {
-    const live = await getSS('team-a', 'db');
     const next = seal('team-a', 'db', { username: 'admin', password: 'pw-update-2', extra: 'x-value-3' }, { type: 'kubernetes.io/basic-auth', metadata: { name: 'db', namespace: 'team-a', labels: { app: 'db' } } });
-    await cluster.admin.request({ method: 'PUT', path: paths.sealedSecret('team-a', 'db'), body: { ...live, spec: next.spec } });
+    await updateSS('team-a', 'db', (live) => (live.spec = next.spec));
     await waitFor(async () => unb64((await getSecret('team-a', 'db'))?.data?.['extra']) === 'x-value-3', 20_000, 'the new item');
     // Turning a strict SealedSecret cluster-wide by annotation alone changes its label: it must now fail.
-    const cur = await getSS('team-a', 'db');
-    cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), 'sealedsecrets.bitnami.com/cluster-wide': 'true' };
-    await cluster.admin.request({ method: 'PUT', path: paths.sealedSecret('team-a', 'db'), body: cur });
+    await updateSS('team-a', 'db', (cur) => (cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), 'sealedsecrets.bitnami.com/cluster-wide': 'true' }));
     const c = await waitFor(async () => {
       const s = await getSS('team-a', 'db');
       return s.status?.conditions?.[0]?.status === 'False' ? s.status.conditions[0] : undefined;
@@ -122,10 +129,7 @@ describe('controller life cycle on a real API server', () => {
     expect(c.message).toMatch(/^no key could decrypt secret \(extra, password, username\)/);
     // The existing Secret is left as it was: a failed reconcile never destroys data.
     expect(unb64((await getSecret('team-a', 'db'))?.data?.['password'])).toBe('pw-update-2');
-    delete cur.metadata.annotations!['sealedsecrets.bitnami.com/cluster-wide'];
-    const back = await getSS('team-a', 'db');
-    back.metadata.annotations = cur.metadata.annotations;
-    await cluster.admin.request({ method: 'PUT', path: paths.sealedSecret('team-a', 'db'), body: back });
+    await updateSS('team-a', 'db', (cur) => delete cur.metadata.annotations!['sealedsecrets.bitnami.com/cluster-wide']);
     await synced('team-a', 'db', 'True');
   });
 

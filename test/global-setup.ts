@@ -1,0 +1,13 @@
+/**
+ * Before any test: make sure the local Kubernetes binaries exist (built once per
+ * machine from Debian's source package, ~8 minutes cold, cached afterwards), so
+ * that e2e test files starting clusters in parallel never race to build them.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export default function setup(): void {
+  const script = fileURLToPath(new URL('../scripts/local-cluster.sh', import.meta.url));
+  process.stderr.write('[global-setup] ensuring the local Kubernetes control plane binaries (first run on a machine builds them)\n');
+  execFileSync('bash', [script, 'build'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 30 * 60_000 });
+}
