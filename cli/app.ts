@@ -3,9 +3,9 @@
  * Modes in upstream's order: --recovery-unseal, then the certificate modes
  * (--fetch-cert, --merge-into, --raw, plain sealing).
  */
-import { SealedSecretsError, isSealedSecretsError } from '../src/index.js';
+import { SealedSecretsError, argsFromEnv, isSealedSecretsError } from '../src/index.js';
 import type { CliIo } from './io.js';
-import { buildParser, type KubesealArgs } from './parser.js';
+import { FLAGS, buildParser, type KubesealArgs } from './parser.js';
 
 export class UsageError extends SealedSecretsError {
   constructor(message: string, hint?: string) {
@@ -18,7 +18,8 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** Parses argv; returns the arguments, or an exit code when help/version was printed or usage was wrong. */
-async function parseArgs(argv: readonly string[], io: CliIo): Promise<KubesealArgs | number> {
+async function parseArgs(cmdline: readonly string[], io: CliIo): Promise<KubesealArgs | number> {
+  const argv = [...argsFromEnv(cmdline, io.env, FLAGS), ...cmdline];
   const parser = buildParser(argv);
   let output = '';
   let failure: string | undefined;

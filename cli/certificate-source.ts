@@ -17,7 +17,12 @@ function isLoopback(host: string): boolean {
 
 export async function readCertificateText(io: CliIo, source: string): Promise<string> {
   if (/^https?:\/\//i.test(source)) {
-    const url = new URL(source);
+    let url: URL;
+    try {
+      url = new URL(source);
+    } catch {
+      throw new SealedSecretsError('ERR_CERT_FETCH', `--cert ${JSON.stringify(source)} is not a valid URL`, { hint: 'give a file path or an https:// URL' });
+    }
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
       throw new SealedSecretsError('ERR_CERT_FETCH', `refusing to fetch the certificate over plain http from ${url.host}`, {
         hint: 'use an https URL, or download the certificate and pass it as a file',

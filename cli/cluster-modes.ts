@@ -1,15 +1,17 @@
 /** The kubeseal modes that need the controller: --fetch-cert, --validate, --re-encrypt. */
-import { SealedSecretsError, type SealedSecret } from '../src/index.js';
+import { SealedSecretsError, parseCertificatePem, type SealedSecret } from '../src/index.js';
 import { EXIT_FAILURE, EXIT_OK } from './app.js';
-import { loadSealingCertificate } from './certificate-source.js';
+import { readCertificateText } from './certificate-source.js';
 import { fetchCertificateFromCluster, reencryptOnCluster, validateOnCluster } from './cluster.js';
 import { formatDocuments } from './documents.js';
 import { writeFileAtomic, type CliIo } from './io.js';
 import type { KubesealArgs } from './parser.js';
 import { outputFormat, readInput } from './seal.js';
 
+/** Prints the certificate as it is, expired or not (upstream prints it too): it is not used to seal here. */
 export async function printCertificate(args: KubesealArgs, io: CliIo): Promise<void> {
-  io.writeStdout(args.cert ? (await loadSealingCertificate(io, args.cert)).pem : await fetchCertificateFromCluster(args));
+  if (!args.cert) return io.writeStdout(await fetchCertificateFromCluster(args));
+  io.writeStdout(parseCertificatePem(await readCertificateText(io, args.cert), args.cert).pem);
 }
 
 function sealedSecrets(objects: unknown[], source: string): SealedSecret[] {

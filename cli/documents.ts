@@ -48,8 +48,9 @@ function parseJsonStream(text: string, source: string): unknown[] {
     }
     try {
       out.push(JSON.parse(text.slice(start, i)));
-    } catch (e) {
-      throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: invalid JSON: ${(e as Error).message}`, {
+    } catch {
+      // The parser's own message quotes the input, which may be a secret: give the place only.
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: invalid JSON in the object starting at byte ${start}`, {
         hint: 'check the input is a complete Kubernetes object in JSON or YAML',
       });
     }
@@ -74,10 +75,26 @@ async function parseYamlStream(text: string, source: string): Promise<unknown[]>
         hint: 'check the input is a Kubernetes object in JSON or YAML',
       });
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch {
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: document ${n + 1} uses YAML aliases that are undefined or expand too much`, {
+        hint: 'write the values out instead of using anchors and aliases',
+      });
+    }
     if (value !== null && value !== undefined) out.push(value);
   }
   return out;
+}
+
+const MAX_DEPTH = 64;
+
+function depthOver(v: unknown, max: number): boolean {
+  if (max < 0) return true;
+  if (!v || typeof v !== 'object') return false;
+  for (const c of Array.isArray(v) ? v : Object.values(v)) if (depthOver(c, max - 1)) return true;
+  return false;
 }
 
 /** Parses every document of a JSON or YAML stream; empty documents are dropped. */
@@ -97,6 +114,11 @@ export async function parseDocuments(input: Buffer | string, source: string): Pr
     }
   }
   for (const [n, o] of objects.entries()) {
+    if (depthOver(o, MAX_DEPTH)) {
+      throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: document ${n + 1} is nested deeper than ${MAX_DEPTH} levels`, {
+        hint: 'Kubernetes objects are shallow; check the input',
+      });
+    }
     if (!o || typeof o !== 'object' || Array.isArray(o)) {
       throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: document ${n + 1} is not a Kubernetes object (found ${o === null ? 'null' : typeof o})`, {
         hint: 'the input must be Kubernetes objects with apiVersion, kind and metadata',
@@ -152,6 +174,8 @@ export async function formatDocuments(objects: readonly unknown[], format: Forma
   if (format === 'json') return objects.map((o) => JSON.stringify(ordered(o, '', false), null, 2) + '\n').join('');
   const { stringify } = await import('yaml');
   return objects
-    .map((o) => '---\n' + stringify(ordered(o, '', true), { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false, indentSeq: false }))
+    // YAML 1.1 quoting (yes, on, 12:30 ... in quotes), as sigs.k8s.io/yaml writes, so kubectl,
+    // Flux and Argo CD, which read YAML 1.1, see strings; the result is valid YAML 1.2 too.
+    .map((o) => '---\n' + stringify(ordered(o, '', true), { version: '1.1', lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false, indentSeq: false }))
     .join('');
 }

@@ -1,6 +1,6 @@
 /** The process boundary of kubeseal, injectable so tests can drive the whole CLI in-process too. */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SealedSecretsError } from '../src/index.js';
 
@@ -16,9 +16,14 @@ export interface CliIo {
 }
 
 /** Input larger than this is refused: no Secret comes near it (etcd caps objects at 1.5 MiB). */
-export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+export const MAX_INPUT_BYTES = 8 * 1024 * 1024;
 
 export function processIo(): CliIo {
+  // A closed pipe (`| head`) ends the run quietly; a full disk is an error, not a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') process.stderr.write(`error: cannot write standard output: ${e.code ?? e.message}\n`);
+    process.exit(1);
+  });
   return {
     readStdin: () => readStream(process.stdin, 'standard input'),
     stdinIsTTY: Boolean(process.stdin.isTTY),
@@ -64,12 +69,23 @@ export async function readInputFile(io: CliIo, path: string, what = 'file'): Pro
   }
 }
 
-/** Writes a file atomically: a temporary file beside it, then a rename; nothing is left on failure. */
-export async function writeFileAtomic(io: CliIo, path: string, content: string | Buffer): Promise<void> {
-  const target = resolve(io.cwd, path);
+/**
+ * Writes a file atomically: a temporary file beside it, then a rename; nothing is left
+ * on failure. An existing file keeps its mode (and a symlink keeps pointing at it);
+ * a new file gets `newMode` (0600 for plaintext output).
+ */
+export async function writeFileAtomic(io: CliIo, path: string, content: string | Buffer, newMode = 0o644): Promise<void> {
+  let target = resolve(io.cwd, path);
+  let mode = newMode;
+  try {
+    target = await realpath(target);
+    mode = (await stat(target)).mode & 0o777;
+  } catch {
+    // A new file.
+  }
   const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, content, { mode: 0o644 });
+    await writeFile(tmp, content, { mode });
     await rename(tmp, target);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);

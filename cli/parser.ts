@@ -4,6 +4,7 @@
  * The parser is a value that tests drive (pattern: googleapis/release-please).
  */
 import yargs, { type Argv } from 'yargs';
+import type { FlagSpec } from '../src/index.js';
 
 declare const __KUBESEAL_VERSION__: string | undefined;
 export const VERSION = typeof __KUBESEAL_VERSION__ === 'string' ? __KUBESEAL_VERSION__ : '0.0.0-dev';
@@ -45,6 +46,15 @@ export interface KubesealArgs {
   _: (string | number)[];
 }
 
+export const FLAGS: readonly FlagSpec[] = [
+  { name: 'cert' }, { name: 'format', alias: 'o' }, { name: 'secret-file', alias: 'f' }, { name: 'sealed-secret-file', alias: 'w' },
+  { name: 'scope' }, { name: 'allow-empty-data', boolean: true }, { name: 'merge-into' }, { name: 'raw', boolean: true },
+  { name: 'from-file' }, { name: 'name' }, { name: 'namespace', alias: 'n' }, { name: 'fetch-cert', boolean: true },
+  { name: 'validate', boolean: true }, { name: 're-encrypt', boolean: true }, { name: 'recovery-unseal', boolean: true },
+  { name: 'recovery-private-key' }, { name: 'kubeconfig' }, { name: 'context' }, { name: 'controller-name' },
+  { name: 'controller-namespace' }, { name: 'debug', boolean: true },
+];
+
 export function buildParser(argv: readonly string[]): Argv<KubesealArgs> {
   return yargs([...argv])
     .scriptName('kubeseal')
@@ -52,28 +62,27 @@ export function buildParser(argv: readonly string[]): Argv<KubesealArgs> {
     .command('completion <shell>', 'Print a shell completion script (bash, zsh or fish)', (y) =>
       y.positional('shell', { choices: ['bash', 'zsh', 'fish'] as const, describe: 'the shell' }),
     )
-    .env('SEALED_SECRETS')
     .parserConfiguration({ 'camel-case-expansion': false, 'strip-aliased': true, 'duplicate-arguments-array': true })
-    .option('cert', { type: 'string', describe: 'Certificate file or URL (https, file://) to seal with; default: fetched from the controller', group: 'Sealing:' })
-    .option('format', { alias: 'o', type: 'string', choices: ['json', 'yaml'], describe: 'Output format (default: the input\'s format)', group: 'Sealing:' })
-    .option('secret-file', { alias: 'f', type: 'string', describe: 'Secret input file (default: stdin)', group: 'Sealing:' })
-    .option('sealed-secret-file', { alias: 'w', type: 'string', describe: 'SealedSecret output file, written atomically on success (default: stdout)', group: 'Sealing:' })
-    .option('scope', { type: 'string', choices: ['strict', 'namespace-wide', 'cluster-wide'], describe: 'Scope: strict binds namespace and name; namespace-wide the namespace; cluster-wide nothing (default: the Secret\'s scope annotations, else strict)', group: 'Sealing:' })
+    .option('cert', { type: 'string', requiresArg: true, describe: 'Certificate file or URL (https, file://) to seal with; default: fetched from the controller', group: 'Sealing:' })
+    .option('format', { alias: 'o', type: 'string', requiresArg: true, choices: ['json', 'yaml'], describe: 'Output format (default: the input\'s format)', group: 'Sealing:' })
+    .option('secret-file', { alias: 'f', type: 'string', requiresArg: true, describe: 'Secret input file (default: stdin)', group: 'Sealing:' })
+    .option('sealed-secret-file', { alias: 'w', type: 'string', requiresArg: true, describe: 'SealedSecret output file, written atomically on success (default: stdout)', group: 'Sealing:' })
+    .option('scope', { type: 'string', requiresArg: true, choices: ['strict', 'namespace-wide', 'cluster-wide'], describe: 'Scope: strict binds namespace and name; namespace-wide the namespace; cluster-wide nothing (default: the Secret\'s scope annotations, else strict)', group: 'Sealing:' })
     .option('allow-empty-data', { type: 'boolean', default: false, describe: 'Allow a Secret with no data', group: 'Sealing:' })
-    .option('merge-into', { type: 'string', describe: 'Merge the sealed items into this existing SealedSecret file, in place', group: 'Sealing:' })
+    .option('merge-into', { type: 'string', requiresArg: true, describe: 'Merge the sealed items into this existing SealedSecret file, in place', group: 'Sealing:' })
     .option('raw', { type: 'boolean', default: false, describe: 'Seal one value (from stdin or --from-file) and print the bare sealed value', group: 'Sealing:' })
-    .option('from-file', { type: 'string', array: true, describe: '[key=]path of the value for --raw', group: 'Sealing:' })
-    .option('name', { type: 'string', describe: 'Name of the Secret (required with --raw in strict scope); overrides metadata.name', group: 'Sealing:' })
-    .option('namespace', { alias: 'n', type: 'string', describe: 'Namespace of the Secret (default: the Secret\'s, else the kubeconfig context\'s, else "default")', group: 'Sealing:' })
+    .option('from-file', { type: 'string', requiresArg: true, array: true, describe: '[key=]path of the value for --raw', group: 'Sealing:' })
+    .option('name', { type: 'string', requiresArg: true, describe: 'Name of the Secret (required with --raw in strict scope); overrides metadata.name', group: 'Sealing:' })
+    .option('namespace', { alias: 'n', type: 'string', requiresArg: true, describe: 'Namespace of the Secret (default: the Secret\'s, else the kubeconfig context\'s, else "default")', group: 'Sealing:' })
     .option('fetch-cert', { type: 'boolean', default: false, describe: 'Print the certificate (from --cert, or fetched from the controller) and exit', group: 'Cluster:' })
     .option('validate', { type: 'boolean', default: false, describe: 'Ask the controller whether each input SealedSecret can be unsealed; exit 1 if any cannot', group: 'Cluster:' })
     .option('re-encrypt', { alias: 'rotate', type: 'boolean', default: false, describe: 'Re-encrypt each input SealedSecret to the controller\'s newest key (rewrites -f in place without -w)', group: 'Cluster:' })
     .option('recovery-unseal', { type: 'boolean', default: false, describe: 'Unseal offline with backed-up private keys (disaster recovery)', group: 'Recovery:' })
-    .option('recovery-private-key', { type: 'string', array: true, describe: 'Private key file: PEM (PKCS#1 or PKCS#8) or a JSON/YAML backup of key Secrets; repeatable or comma-separated', group: 'Recovery:' })
-    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file (its context namespace is the default namespace)', group: 'Cluster:' })
-    .option('context', { type: 'string', describe: 'The kubeconfig context to use', group: 'Cluster:' })
-    .option('controller-name', { type: 'string', default: 'sealed-secrets-controller', describe: 'Name of the controller Service', group: 'Cluster:' })
-    .option('controller-namespace', { type: 'string', default: 'kube-system', describe: 'Namespace of the controller', group: 'Cluster:' })
+    .option('recovery-private-key', { type: 'string', requiresArg: true, array: true, describe: 'Private key file: PEM (PKCS#1 or PKCS#8) or a JSON/YAML backup of key Secrets; repeatable or comma-separated', group: 'Recovery:' })
+    .option('kubeconfig', { type: 'string', requiresArg: true, describe: 'Path to the kubeconfig file (its context namespace is the default namespace)', group: 'Cluster:' })
+    .option('context', { type: 'string', requiresArg: true, describe: 'The kubeconfig context to use', group: 'Cluster:' })
+    .option('controller-name', { type: 'string', requiresArg: true, default: 'sealed-secrets-controller', describe: 'Name of the controller Service', group: 'Cluster:' })
+    .option('controller-namespace', { type: 'string', requiresArg: true, default: 'kube-system', describe: 'Namespace of the controller', group: 'Cluster:' })
     .option('debug', { type: 'boolean', default: false, describe: 'Print stack traces on errors' })
     .example(EXAMPLES)
     .epilogue('Every flag can also be set as an environment variable SEALED_SECRETS_<FLAG>, e.g. SEALED_SECRETS_CERT.\nExit codes: 0 success, 1 failure, 2 usage error.')
@@ -81,6 +90,7 @@ export function buildParser(argv: readonly string[]): Argv<KubesealArgs> {
     .version('version', 'Show the version', `kubeseal version: ${VERSION}`)
     .help()
     .alias('help', 'h')
-    .wrap(Math.min(120, process.stdout.columns || 100))
+    // No wrapping: examples and flag names stay whole, so they can be copied.
+    .wrap(null)
     .exitProcess(false) as unknown as Argv<KubesealArgs>;
 }

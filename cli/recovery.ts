@@ -52,6 +52,7 @@ export async function recoveryUnseal(args: KubesealArgs, io: CliIo, keyFiles: st
     }
   }
   const text = await formatDocuments(out, outputFormat(args, input.format));
-  if (args['sealed-secret-file']) await writeFileAtomic(io, args['sealed-secret-file'], text);
+  // Plaintext: a new output file is readable by its owner only.
+  if (args['sealed-secret-file']) await writeFileAtomic(io, args['sealed-secret-file'], text, 0o600);
   else io.writeStdout(text);
 }

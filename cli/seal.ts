@@ -81,8 +81,9 @@ function defaultNamespaceResolver(args: KubesealArgs, io: CliIo): () => Promise<
 }
 
 export async function sealStream(args: KubesealArgs, io: CliIo): Promise<void> {
-  const input = await readInput(args, io);
+  // The certificate first: a wrong --cert is reported before anyone types a secret at a terminal.
   const cert = await sealingCertificate(args, io);
+  const input = await readInput(args, io);
   const key = sealingKey(cert);
   const scope = args.scope ? parseScope(args.scope) : undefined;
   const defaultNamespace = defaultNamespaceResolver(args, io);
@@ -128,8 +129,8 @@ export async function sealRaw(args: KubesealArgs, io: CliIo): Promise<void> {
     if (!namespace) throw new UsageError(`must provide the --namespace flag with --raw and --scope ${scope}`);
   }
   if (scope === 'strict' && !args.name) throw new UsageError('must provide the --name flag with --raw and --scope strict');
-  const value = await readRawValue(args, io);
   const cert = await sealingCertificate(args, io);
+  const value = await readRawValue(args, io);
   const blob = hybridEncrypt(cert.publicKey, value, encryptionLabel(namespace, args.name ?? '', scope));
   io.writeStdout(blob.toString('base64') + (io.stdoutIsTTY ? '\n' : ''));
 }
@@ -145,17 +146,27 @@ export async function mergeInto(args: KubesealArgs, io: CliIo): Promise<void> {
   if (!existing.metadata?.name || !existing.spec || typeof existing.spec !== 'object') {
     throw new SealedSecretsError('ERR_INVALID_INPUT', `${targetPath}: the SealedSecret has no metadata.name or no spec`);
   }
+  if (args.scope) throw new UsageError('--scope cannot be used with --merge-into: the items are sealed with the scope of the target file');
+  const cert = await sealingCertificate(args, io);
   const input = await readInput(args, io);
   if (input.objects.length !== 1) {
     throw new UsageError(`--merge-into takes exactly one Secret on input; found ${input.objects.length}`);
   }
-  const cert = await sealingCertificate(args, io);
   const scope = scopeFromAnnotations(existing.metadata.annotations);
-  // The target's identity wins (upstream PR #286): seal under its name, namespace and scope.
+  // The target's identity wins (upstream PR #286): seal under its name, namespace and scope. A
+  // target without a namespace (not cluster-wide) takes -n, else the kubeconfig's, as sealing does.
   const secret = structuredClone(input.objects[0]) as Secret;
   secret.metadata = { ...(secret.metadata ?? {}), name: existing.metadata.name };
-  if (existing.metadata.namespace) secret.metadata.namespace = existing.metadata.namespace;
-  else delete secret.metadata.namespace;
+  if (existing.metadata.namespace) {
+    if (args.namespace && args.namespace !== existing.metadata.namespace) {
+      throw new UsageError(`--namespace ${args.namespace} contradicts the namespace ${existing.metadata.namespace} of ${targetPath}`);
+    }
+    secret.metadata.namespace = existing.metadata.namespace;
+  } else if (scope !== 'cluster-wide') {
+    secret.metadata.namespace = await defaultNamespaceResolver(args, io)();
+  } else {
+    delete secret.metadata.namespace;
+  }
   let update: SealedSecret;
   try {
     update = sealSecret(secret, sealingKey(cert), { scope, allowEmptyData: args['allow-empty-data'] });
@@ -165,7 +176,12 @@ export async function mergeInto(args: KubesealArgs, io: CliIo): Promise<void> {
   const merged = mergeSealedSecrets(existing, update);
   let text: string;
   if (target.format === 'yaml') {
-    text = await mergeYamlPreservingLayout(targetText, existing, merged);
+    try {
+      text = await mergeYamlPreservingLayout(targetText, existing, merged);
+    } catch {
+      // The file's layout cannot take the edit in place (e.g. `template: null`): write it anew.
+      text = await formatDocuments([merged], 'yaml');
+    }
   } else {
     text = JSON.stringify(merged, null, 2) + '\n';
   }

@@ -4,7 +4,7 @@
  * then defaults from one constant. Built once in main.ts and frozen.
  */
 import yargs from 'yargs';
-import { isKeySize, type KeySize } from '../src/index.js';
+import { isKeySize, type FlagSpec, type KeySize } from '../src/index.js';
 import { parseLogLevel, type LogLevel } from './log.js';
 
 export const DEFAULTS = {
@@ -113,11 +113,17 @@ function parseKv(s: string, flag: string): Record<string, string> {
   return out;
 }
 
+/** Every flag, for SEALED_SECRETS_<FLAG> (see argsFromEnv). */
+export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
+  ...Object.entries(DEFAULTS).map(([name, v]) => ({ name, boolean: typeof v === 'boolean' })),
+  { name: 'rotate-period' },
+  { name: 'log-info-stdout', boolean: true },
+];
+
 export function buildControllerParser(argv: readonly string[]) {
   let y = yargs([...argv])
     .scriptName('sealed-secrets-controller')
     .usage('Usage: sealed-secrets-controller [flags]\n\nUnseals SealedSecrets into Secrets. Every flag is also SEALED_SECRETS_<FLAG>.')
-    .env('SEALED_SECRETS')
     .parserConfiguration({ 'camel-case-expansion': false })
     .strict()
     .version('version', 'Show the version', 'dev')

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LABEL_SEALING_KEY, type SealedSecret } from '../src/index.js';
-import { buildControllerParser, configFromArgs, type ControllerConfig } from './config.js';
+import { LABEL_SEALING_KEY, argsFromEnv, type SealedSecret } from '../src/index.js';
+import { CONTROLLER_FLAGS, buildControllerParser, configFromArgs, type ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
 import { EventRecorder } from './events.js';
 import { createMainServer, createMetricsServer, parseListenAddr } from './http.js';
@@ -24,13 +24,14 @@ declare const __KUBESEAL_VERSION__: string | undefined;
 const VERSION = typeof __KUBESEAL_VERSION__ === 'string' ? __KUBESEAL_VERSION__ : '0.0.0-dev';
 
 async function parseConfig(): Promise<ControllerConfig | number> {
-  const parser = buildControllerParser(process.argv.slice(2)).version('version', 'Show the version', VERSION);
+  const argv = [...argsFromEnv(process.argv.slice(2), process.env, CONTROLLER_FLAGS), ...process.argv.slice(2)];
+  const parser = buildControllerParser(argv).version('version', 'Show the version', VERSION);
   let out = '';
   let failure: string | undefined;
   parser.fail((msg, err) => {
     failure = msg || err?.message;
   });
-  const args = await parser.parseAsync(process.argv.slice(2), {}, (_e: unknown, _a: unknown, o: string) => {
+  const args = await parser.parseAsync(argv, {}, (_e: unknown, _a: unknown, o: string) => {
     out = o;
   });
   if (failure) {

@@ -85,3 +85,4 @@ export {
   type KeySecretOptions,
   type LoadedKey,
 } from './key-secrets.js';
+export { argsFromEnv, type FlagSpec } from './flag-env.js';

@@ -25,18 +25,32 @@ export interface LoadedKey {
 /** Reads the private key (and certificate, when present) out of a key Secret object. */
 export function keyFromSecret(secret: Secret, source: string): LoadedKey {
   const where = `${source}: Secret ${objectRef(secret.metadata)}`;
-  const keyB64 = secret.data?.['tls.key'];
-  const keyText = keyB64 !== undefined ? Buffer.from(keyB64, 'base64').toString('utf8') : secret.stringData?.['tls.key'];
+  const field = (name: string): string | undefined => {
+    const b64 = secret.data?.[name];
+    if (b64 !== undefined && typeof b64 !== 'string') throw new SealedSecretsError('ERR_KEY_INVALID', `${where}: data["${name}"] is not a string`);
+    if (b64 !== undefined) return Buffer.from(b64, 'base64').toString('utf8');
+    const plain = secret.stringData?.[name];
+    if (plain !== undefined && typeof plain !== 'string') throw new SealedSecretsError('ERR_KEY_INVALID', `${where}: stringData["${name}"] is not a string`);
+    return plain;
+  };
+  if (!secret.metadata || typeof secret.metadata !== 'object') throw new SealedSecretsError('ERR_KEY_INVALID', `${source}: a key Secret without metadata`);
+  const keyText = field('tls.key');
   if (!keyText) {
     throw new SealedSecretsError('ERR_KEY_INVALID', `${where} has no tls.key`, {
       hint: 'key Secrets hold the private key under data["tls.key"]',
     });
   }
   const { privateKey, publicKey } = parsePrivateKeyPem(keyText, where);
-  const crtB64 = secret.data?.['tls.crt'];
-  const crtText = crtB64 !== undefined ? Buffer.from(crtB64, 'base64').toString('utf8') : secret.stringData?.['tls.crt'];
+  const crtText = field('tls.crt');
   if (!crtText) return { privateKey, publicKey, source: where };
-  const cert = parseCertificatePem(crtText, where);
+  // The private key is what decrypts: a damaged certificate must not make a key unusable (upstream
+  // --recovery-unseal reads tls.key only). Callers that need the certificate check for it.
+  let cert;
+  try {
+    cert = parseCertificatePem(crtText, where);
+  } catch {
+    return { privateKey, publicKey, source: where };
+  }
   return { privateKey, publicKey, certificatePem: cert.pem, notBefore: Date.parse(cert.certificate.validFrom), source: where };
 }
 

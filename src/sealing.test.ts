@@ -150,19 +150,37 @@ describe('sealSecret', () => {
   });
 });
 
+describe('template.data edge cases', () => {
+  it('a null template deletes the item, as upstream does', () => {
+    const k = keys.find((k) => k.id === 'dev-rsa2048')!;
+    const ss = sealSecret({ metadata: { name: 'n', namespace: 'ns' }, stringData: { keep: 'a', drop: 'b' } }, { publicKey: createPublicKey(k.certPem) });
+    ss.spec.template!.data = { drop: null as unknown as string };
+    expect(Object.keys(unsealSealedSecret(ss, ringFor(k.privateKeyPem)).secret.data!)).toEqual(['keep']);
+  });
+
+  it('refuses metadata that Kubernetes would refuse, naming the field', () => {
+    const k = keys.find((k) => k.id === 'dev-rsa2048')!;
+    const bad = { metadata: { name: 'n', namespace: 'ns', annotations: { 'sealedsecrets.bitnami.com/cluster-wide': true } }, stringData: { a: 'b' } } as unknown as Secret;
+    expect(thrown(() => sealSecret(bad, { publicKey: createPublicKey(k.certPem) })).message).toBe(
+      'Secret ns/n: metadata.annotations["sealedsecrets.bitnami.com/cluster-wide"] must be a string, not boolean',
+    );
+  });
+});
+
 describe('key hints', () => {
-  it('a hinted key is tried first, so an old-key SealedSecret costs one RSA operation in a ring of 4', () => {
+  it('a hinted key is tried first: an old-key SealedSecret costs one RSA operation per item in a ring of 3', () => {
     const [a, b, c] = keys.filter((k) => k.bits === 2048 || k.bits === 3072).map((k) => parsePrivateKeyPem(k.privateKeyPem, k.id));
     const ring = new KeyRing();
     ring.add(a!.privateKey, a!.publicKey, { orderingTime: 1 });
     ring.add(b!.privateKey, b!.publicKey, { orderingTime: 2 });
     ring.add(c!.privateKey, c!.publicKey, { orderingTime: 3 });
     const s: Secret = { metadata: { name: 'n', namespace: 'ns' }, stringData: { a: '1', b: '2', c: '3' } };
-    // b and the newest are both 2048-bit; the 3072-bit key is skipped without an RSA operation.
+    // a and c are 2048-bit keys, b is 3072-bit; c is the newest. Sealed for b with a hint: one operation per item.
     const hinted = sealSecret(s, { publicKey: b!.publicKey, fingerprint: publicKeyFingerprint(b!.publicKey) });
     expect(unsealSealedSecret(hinted, ring).rsaOperations).toBe(3);
     const unhinted = sealSecret(s, { publicKey: a!.publicKey });
-    // newest (2048, wrong) then the right one for the first item; the right one first for the rest.
+    // Sealed for a without a hint: the first item tries c (newest, wrong), skips b (3072-bit: no RSA
+    // operation), then opens with a; the other two items try a first. 2 + 1 + 1.
     expect(unsealSealedSecret(unhinted, ring).rsaOperations).toBe(4);
   });
 });

@@ -17,7 +17,9 @@ import {
   type Secret,
 } from './api/types.js';
 import { hybridEncrypt } from './crypto/hybrid.js';
-import { SealedSecretsError } from './errors.js';
+import { SealedSecretsError, inContext } from './errors.js';
+
+const inContextOf = (e: unknown, context: string) => (e instanceof SealedSecretsError ? inContext(e, context) : e);
 import type { KeyRing } from './keyring.js';
 import { encryptionLabel, scopeFromAnnotations, withScopeAnnotations, type Scope } from './scope.js';
 import { renderTemplate } from './template.js';
@@ -85,10 +87,14 @@ export function sealSecret(secret: Secret, key: SealingKey, options: SealOptions
       hint: 'kubeseal seals objects of kind Secret (apiVersion v1)',
     });
   }
-  const meta: ObjectMeta = structuredClone(secret.metadata ?? {});
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
-    throw new SealedSecretsError('ERR_INVALID_INPUT', `Secret ${ref} has a metadata that is not an object`);
+  if (secret.metadata !== undefined) {
+    try {
+      assertMetadataShape(secret.metadata, 'metadata');
+    } catch (e) {
+      throw inContextOf(e, `Secret ${ref}`);
+    }
   }
+  const meta: ObjectMeta = structuredClone(secret.metadata ?? {});
   const data = secret.data ?? {};
   const stringData = secret.stringData ?? {};
   for (const [field, rec] of [['data', data], ['stringData', stringData]] as const) {
@@ -175,6 +181,27 @@ export interface UnsealOptions {
   extraHints?: readonly string[];
 }
 
+/** Kubernetes would refuse these; say so here, naming the field, rather than produce a broken object. */
+export function assertMetadataShape(meta: unknown, where: string): void {
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new SealedSecretsError('ERR_INVALID_INPUT', `${where} must be an object`);
+  const m = meta as Record<string, unknown>;
+  for (const f of ['name', 'namespace', 'generateName'] as const) {
+    if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw new SealedSecretsError('ERR_INVALID_INPUT', `${where}.${f} must be a string`);
+  }
+  for (const f of ['labels', 'annotations'] as const) {
+    const r = m[f];
+    if (r === undefined || r === null) continue;
+    if (typeof r !== 'object' || Array.isArray(r)) throw new SealedSecretsError('ERR_INVALID_INPUT', `${where}.${f} must map keys to strings`);
+    for (const [k, v] of Object.entries(r)) {
+      if (typeof v !== 'string') {
+        throw new SealedSecretsError('ERR_INVALID_INPUT', `${where}.${f}["${k}"] must be a string, not ${v === null ? 'null' : typeof v}`, {
+          hint: 'quote the value in YAML, e.g. "true"',
+        });
+      }
+    }
+  }
+}
+
 function assertSealedSecretShape(ss: SealedSecret): void {
   if (ss === null || typeof ss !== 'object' || Array.isArray(ss)) {
     throw new SealedSecretsError('ERR_INVALID_INPUT', 'the input is not a Kubernetes object');
@@ -183,12 +210,17 @@ function assertSealedSecretShape(ss: SealedSecret): void {
   if (ss.kind !== undefined && ss.kind !== KIND) {
     throw new SealedSecretsError('ERR_WRONG_KIND', `${ss.kind} ${ref} is not a SealedSecret`);
   }
-  if (!ss.metadata || typeof ss.metadata !== 'object' || !ss.metadata.name) {
+  if (!ss.metadata || typeof ss.metadata !== 'object' || typeof ss.metadata.name !== 'string' || !ss.metadata.name) {
     throw new SealedSecretsError('ERR_INVALID_INPUT', 'the SealedSecret has no metadata.name');
   }
+  assertMetadataShape(ss.metadata, 'metadata');
   if (!ss.spec || typeof ss.spec !== 'object' || Array.isArray(ss.spec)) {
-    throw new SealedSecretsError('ERR_INVALID_INPUT', `SealedSecret ${ref} has no spec`);
+    throw new SealedSecretsError('ERR_INVALID_INPUT', 'the SealedSecret has no spec');
   }
+  const t = ss.spec.template;
+  if (t !== undefined && t !== null && (typeof t !== 'object' || Array.isArray(t))) throw new SealedSecretsError('ERR_INVALID_INPUT', 'spec.template must be an object');
+  if (t?.metadata !== undefined && t.metadata !== null) assertMetadataShape(t.metadata, 'spec.template.metadata');
+  if (t?.data !== undefined && t.data !== null && (typeof t.data !== 'object' || Array.isArray(t.data))) throw new SealedSecretsError('ERR_INVALID_INPUT', 'spec.template.data must map keys to templates');
 }
 
 /** Splits the hint annotation into fingerprints. */
@@ -292,7 +324,9 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
     const data = new Map(plaintexts);
     const templates = template.data && typeof template.data === 'object' ? template.data : {};
     for (const [k, src] of Object.entries(templates)) {
-      data.set(k, renderTemplate(k, typeof src === 'string' ? src : String(src), plaintexts));
+      // A null template deletes the item, as upstream (Unseal: `if value == nil { delete(...) }`).
+      if (src === null || src === undefined) data.delete(k);
+      else data.set(k, renderTemplate(k, typeof src === 'string' ? src : String(src), plaintexts));
     }
     secret = { metadata: tmeta };
     if (template.type) secret.type = template.type;
@@ -358,7 +392,14 @@ export function unsealSealedSecret(ss: SealedSecret, ring: KeyRing, options: Uns
  * target keeps its name, namespace, scope and everything else.
  */
 export function mergeSealedSecrets(target: SealedSecret, update: SealedSecret): SealedSecret {
+  const t = target.spec?.template;
+  if (t !== undefined && t !== null && (typeof t !== 'object' || Array.isArray(t))) {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', `SealedSecret ${objectRef(target.metadata)}: spec.template must be an object to merge into`);
+  }
+  if (t?.metadata !== undefined && t.metadata !== null) assertMetadataShape(t.metadata, 'spec.template.metadata');
   const out = structuredClone(target);
+  if (out.spec.template === null) delete out.spec.template;
+  if (out.spec.template && out.spec.template.metadata === null) delete out.spec.template.metadata;
   out.spec.encryptedData = sortedRecord({ ...(out.spec.encryptedData ?? {}), ...update.spec.encryptedData });
   const ut = update.spec.template ?? {};
   if (ut.metadata?.annotations || ut.metadata?.labels || ut.data) {

@@ -57,3 +57,19 @@ describe('template.data rendering (Go text/template subset)', () => {
     }
   });
 });
+
+describe('template limits against hostile input', () => {
+  it('trims a long run of spaces in linear time', () => {
+    const src = ' '.repeat(200_000) + 'x{{- "y" }}';
+    expect(renderTemplate('k', src, data).toString()).toBe(' '.repeat(200_000) + 'xy');
+    expect(renderTemplate('k', 'a' + ' '.repeat(200_000) + '{{- "b" -}}' + ' '.repeat(200_000) + 'c', data).toString()).toBe('abc');
+  });
+
+  it.each([
+    ['{{ indent 400000000 "a" }}', 'indent: width must be between 0 and 1024'],
+    ['{{ ' + '('.repeat(200) + '"a"' + ')'.repeat(200) + ' }}', 'parentheses nested deeper than 50'],
+    ['{{ .username }}'.repeat(1) + 'x'.repeat(1024 * 1024 + 1), 'the rendered value is over 1048576 bytes'],
+  ])('refuses %#: %s', (src, msg) => {
+    expect(() => renderTemplate('k', src, data)).toThrow(msg);
+  });
+});

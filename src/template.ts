@@ -84,7 +84,8 @@ function unquote(tok: string): string {
   return out;
 }
 
-function parsePipeline(toks: string[], pos: { i: number }, nested: boolean): Node & { t: 'pipe' } {
+function parsePipeline(toks: string[], pos: { i: number }, nested: boolean, depth = 0): Node & { t: 'pipe' } {
+  if (depth > MAX_DEPTH) throw new TemplateError(`parentheses nested deeper than ${MAX_DEPTH}`);
   const cmds: Node[][] = [];
   let cmd: Node[] = [];
   while (pos.i < toks.length) {
@@ -101,7 +102,7 @@ function parsePipeline(toks: string[], pos: { i: number }, nested: boolean): Nod
       continue;
     }
     if (tok === '(') {
-      const inner = parsePipeline(toks, pos, true);
+      const inner = parsePipeline(toks, pos, true, depth + 1);
       if (toks[pos.i++] !== ')') throw new TemplateError('unclosed (');
       cmd.push(inner);
       continue;
@@ -131,6 +132,24 @@ function parseOperand(tok: string): Node {
   }
   throw new TemplateError(`unexpected "${tok}"`);
 }
+
+/** Go's text/template trims these (unicode.IsSpace on ASCII); done by hand: a regex on a long run is quadratic. */
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
+function trimLeft(s: string): string {
+  let i = 0;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  return s.slice(i);
+}
+function trimRight(s: string): string {
+  let j = s.length;
+  while (j > 0 && isSpace(s.charCodeAt(j - 1))) j--;
+  return s.slice(0, j);
+}
+
+/** Limits that keep a hostile template from exhausting memory or the stack. */
+const MAX_OUTPUT_BYTES = 1024 * 1024;
+const MAX_DEPTH = 50;
+const MAX_INDENT = 1024;
 
 /** The index of the "}}" that closes an action starting at `from`, skipping quoted strings. */
 function findClose(src: string, from: number): number {
@@ -162,23 +181,24 @@ function parse(src: string): Part[] {
   for (;;) {
     const open = src.indexOf('{{', i);
     let text = open < 0 ? src.slice(i) : src.slice(i, open);
-    if (trimNext) text = text.replace(/^\s+/, '');
+    if (trimNext) text = trimLeft(text);
     trimNext = false;
     if (open < 0) {
       if (text) parts.push({ kind: 'text', text });
       return parts;
     }
     let start = open + 2;
-    if (src[start] === '-' && /\s/.test(src[start + 1] ?? '')) {
-      text = text.replace(/\s+$/, '');
+    if (src[start] === '-' && isSpace(src.charCodeAt(start + 1))) {
+      text = trimRight(text);
       start += 2;
     }
     if (text) parts.push({ kind: 'text', text });
-    const lead = /^\s*/.exec(src.slice(start))![0].length;
+    let lead = 0;
+    while (isSpace(src.charCodeAt(start + lead))) lead++;
     if (src.startsWith('/*', start + lead)) {
       const endComment = src.indexOf('*/', start + lead + 2);
       if (endComment < 0) throw new TemplateError('unclosed comment');
-      const m = /^(\s+-)?\s*\}\}/.exec(src.slice(endComment + 2));
+      const m = /^(\s+-)?\s*\}\}/.exec(src.slice(endComment + 2, endComment + 2 + 64));
       if (!m) throw new TemplateError('comment ends before closing delimiter');
       trimNext = m[1] !== undefined;
       i = endComment + 2 + m[0].length;
@@ -187,7 +207,7 @@ function parse(src: string): Part[] {
     const close = findClose(src, start);
     if (close < 0) throw new TemplateError('unclosed action');
     let inner = src.slice(start, close);
-    if (/\s-$/.test(inner)) {
+    if (inner.length >= 2 && inner.endsWith('-') && isSpace(inner.charCodeAt(inner.length - 2))) {
       trimNext = true;
       inner = inner.slice(0, -1);
     }
@@ -325,6 +345,7 @@ const FUNCS: Record<string, Fn> = {
   indent(a) {
     arity('indent', a, 2);
     if (typeof a[0] !== 'number') throw new TemplateError('indent: the first argument must be a number');
+    if (a[0] < 0 || a[0] > MAX_INDENT) throw new TemplateError(`indent: width must be between 0 and ${MAX_INDENT}`);
     const pad = ' '.repeat(a[0]);
     return Buffer.from(pad + needString(a[1]!, 'indent').toString('utf8').split('\n').join('\n' + pad));
   },
@@ -369,9 +390,12 @@ function evalPipe(p: Node & { t: 'pipe' }, data: Data): Value {
 export function renderTemplate(item: string, source: string, data: Data): Buffer {
   try {
     const out: Buffer[] = [];
+    let size = 0;
     for (const part of parse(source)) {
-      if (part.kind === 'text') out.push(Buffer.from(part.text, 'utf8'));
-      else out.push(bytesOf(evalPipe(part.pipe, data), data));
+      const b = part.kind === 'text' ? Buffer.from(part.text, 'utf8') : bytesOf(evalPipe(part.pipe, data), data);
+      size += b.length;
+      if (size > MAX_OUTPUT_BYTES) throw new TemplateError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
+      out.push(b);
     }
     return Buffer.concat(out);
   } catch (e) {

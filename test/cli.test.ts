@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { KeyRing, buildSelfSignedCertificate, generateRsaKeyPair, parsePrivateKeyPem, unsealSealedSecret } from '../src/index.js';
-import { kubeseal, tempDir } from './cli-helpers.js';
+import { KUBESEAL, kubeseal, tempDir } from './cli-helpers.js';
 import { sealedSecretCases, vectorKeys } from './vectors.js';
 
 const key = vectorKeys().find((k) => k.id === 'dev-rsa2048')!;
@@ -260,7 +260,7 @@ describe('kubeseal refuses bad input with one clear line and nothing on stdout',
     ['a missing certificate file', ['--cert', 'nope.pem'], secretYaml, 1, /^error: cannot read certificate file nope\.pem: no such file$/],
     ['a bare public key as certificate', ['--cert', 'key.pem'], secretYaml, 1, /^error: key\.pem holds no PEM certificate; /],
     ['invalid YAML', ['--cert', 'cert.pem'], 'kind: Secret\nmetadata: [unclosed\n', 1, /^error: standard input: invalid YAML in document 1 at line \d+, column \d+: /],
-    ['invalid JSON', ['--cert', 'cert.pem'], '{"kind": "Secret",', 1, /^error: standard input: invalid JSON: /],
+    ['invalid JSON', ['--cert', 'cert.pem'], '{"kind": "Secret",', 1, /^error: standard input: invalid JSON in the object starting at byte 0; /],
     ['a ConfigMap', ['--cert', 'cert.pem'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: d}\ndata: {a: b}\n', 1, /^error: ConfigMap d\/c is not a Secret; kubeseal seals objects of kind Secret/],
     ['invalid base64 in data', ['--cert', 'cert.pem'], secretYaml.replace('YWRtaW4=', 'not*base64'), 1, /^error: Secret prod\/db: data\["username"\] is not valid base64 \(at byte 3\); values under data are base64; put plain text under stringData instead$/],
     ['empty data', ['--cert', 'cert.pem'], 'kind: Secret\nmetadata: {name: a, namespace: b}\n', 1, /^error: Secret b\/a has no data or stringData; add at least one item, or pass --allow-empty-data/],
@@ -314,3 +314,83 @@ describe('kubeseal help, version and completion', () => {
 });
 
 afterAll(() => undefined);
+
+describe('kubeseal review fixes', () => {
+  it('reads every flag from SEALED_SECRETS_<FLAG>, multi-word ones included, and ignores unknown variables', async () => {
+    const empty = 'apiVersion: v1\nkind: Secret\nmetadata: {name: e, namespace: ns}\n';
+    const r = await kubeseal([], {
+      input: empty,
+      cwd: dir,
+      env: { SEALED_SECRETS_CERT: 'cert.pem', SEALED_SECRETS_ALLOW_EMPTY_DATA: 'true', SEALED_SECRETS_CONTROLLER_NAMESPACE: 'elsewhere', SEALED_SECRETS_KEY_PREFIX: 'x', SEALED_SECRETS_SCOPE: 'cluster-wide' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(parseYaml(r.stdout).metadata.annotations['sealedsecrets.bitnami.com/cluster-wide']).toBe('true');
+    const flagWins = await kubeseal(['--scope', 'strict'], { input: secretYaml, cwd: dir, env: { SEALED_SECRETS_CERT: 'cert.pem', SEALED_SECRETS_SCOPE: 'cluster-wide' } });
+    expect(parseYaml(flagWins.stdout).metadata.annotations?.['sealedsecrets.bitnami.com/cluster-wide']).toBeUndefined();
+  });
+
+  it('never quotes the input in a JSON error', async () => {
+    const r = await kubeseal(['--cert', 'cert.pem'], { input: '{"kind":"Secret","metadata":{"name":"a"},"stringData":{"pw": hunter2TOPSECRET}}', cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('hunter2');
+    expect(oneErrorLine(r.stderr)).toBe('error: standard input: invalid JSON in the object starting at byte 0; check the input is a complete Kubernetes object in JSON or YAML');
+  });
+
+  it('quotes YAML 1.1 booleans, times and numbers in output, so kubectl, Flux and Argo CD read strings', async () => {
+    const input = JSON.stringify({ kind: 'Secret', metadata: { name: 'y', namespace: 'ns', labels: { on: 'yes', time: '12:30' } }, stringData: { no: 'x', off: 'y' } });
+    const r = await kubeseal(['--cert', 'cert.pem', '-o', 'yaml'], { input, cwd: dir });
+    expect(r.stdout).toContain('"no": ');
+    expect(r.stdout).toContain('"off": ');
+    expect(r.stdout).toContain('"on": "yes"');
+    expect(r.stdout).toContain('time: "12:30"');
+  });
+
+  it('a flag without its value is a usage error, not silently ignored', async () => {
+    for (const args of [['--cert', 'cert.pem', '-w'], ['--cert', 'cert.pem', '--merge-into'], ['--cert']]) {
+      const r = await kubeseal(args, { input: secretYaml, cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^error: Not enough arguments following: /);
+    }
+  });
+
+  it('-w keeps the mode of an existing file, and recovered plaintext goes to a new file readable by its owner only', async () => {
+    const { statSync, chmodSync } = await import('node:fs');
+    writeFileSync(join(dir, 'private.yaml'), '');
+    chmodSync(join(dir, 'private.yaml'), 0o600);
+    await kubeseal(['--cert', 'cert.pem', '-w', 'private.yaml'], { input: secretYaml, cwd: dir });
+    expect(statSync(join(dir, 'private.yaml')).mode & 0o777).toBe(0o600);
+    const sealed = (await kubeseal(['--cert', 'cert.pem'], { input: secretYaml, cwd: dir })).stdout;
+    const r = await kubeseal(['--recovery-unseal', '--recovery-private-key', 'key.pem', '-w', 'recovered.yaml'], { input: sealed, cwd: dir });
+    expect(r.code).toBe(0);
+    expect(statSync(join(dir, 'recovered.yaml')).mode & 0o777).toBe(0o600);
+  });
+
+  it.each([
+    ['an undefined YAML alias', 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {pw: *x}\n', /^error: standard input: document 1 uses YAML aliases that are undefined or expand too much; /],
+    ['a billion laughs', 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n', /^error: standard input: document 1 uses YAML aliases that are undefined or expand too much; /],
+    ['deep nesting', '{"kind":"Secret","metadata":{"name":"a","labels":' + '{"a":'.repeat(5000) + '1' + '}'.repeat(5000) + '}}', /^error: standard input: document 1 is nested deeper than 64 levels; /],
+    ['a boolean annotation', 'kind: Secret\nmetadata:\n  name: a\n  namespace: b\n  annotations: {sealedsecrets.bitnami.com/cluster-wide: true}\nstringData: {k: v}\n', /^error: Secret b\/a: metadata\.annotations\["sealedsecrets\.bitnami\.com\/cluster-wide"\] must be a string, not boolean; quote the value in YAML/],
+  ])('refuses %s with a clear line', async (_what, input, message) => {
+    const r = await kubeseal(['--cert', 'cert.pem'], { input, cwd: dir });
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toMatch(message);
+  });
+
+  it('a closed output pipe ends quietly, without a stack trace', () => {
+    const many = Array.from({ length: 200 }, (_, i) => secretYaml.replace('name: db', `name: db${i}`)).join('---\n');
+    writeFileSync(join(dir, 'many.yaml'), many);
+    const out = execFileSync('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(KUBESEAL)} --cert cert.pem -f many.yaml 2>err.txt | head -c 10 >/dev/null; cat err.txt`], { cwd: dir }).toString();
+    expect(out).not.toMatch(/\n\s+at /);
+    expect(out).toBe('');
+  });
+
+  it('--fetch-cert prints an expired certificate as it is; sealing with it is what is refused', async () => {
+    const { privateKey, publicKey } = await generateRsaKeyPair(2048);
+    writeFileSync(join(dir, 'old.pem'), await buildSelfSignedCertificate({ privateKey, publicKey, notBefore: new Date('2020-01-01T00:00:00Z'), ttlMs: 1000 }));
+    const r = await kubeseal(['--cert', 'old.pem', '--fetch-cert'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+});
