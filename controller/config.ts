@@ -124,7 +124,8 @@ export function buildControllerParser(argv: readonly string[]) {
   let y = yargs([...argv])
     .scriptName('sealed-secrets-controller')
     .usage('Usage: sealed-secrets-controller [flags]\n\nUnseals SealedSecrets into Secrets. Every flag is also SEALED_SECRETS_<FLAG>.')
-    .parserConfiguration({ 'camel-case-expansion': false })
+    // The last of repeated flags wins, as with upstream's pflag.
+    .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': false })
     .strict()
     .version('version', 'Show the version', 'dev')
     .help()

@@ -169,6 +169,7 @@ export class Controller {
         this.#inFlight--;
       }
       this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+      this.metrics.reconciles.inc({ outcome });
       if (outcome === 'retry') {
         // Transient (API server, worker): retry with capped backoff until it works; nothing is dropped.
         this.queue.addRateLimited(item.key, item.priority);
@@ -179,6 +180,9 @@ export class Controller {
         this.queue.forget(item.key);
       }
       this.queue.done(item.key);
+      const d2 = this.queue.depth();
+      this.metrics.queueDepth.set({ lane: 'high' }, d2.high);
+      this.metrics.queueDepth.set({ lane: 'low' }, d2.low);
       if (this.queue.length === 0 && this.#inFlight === 0) for (const w of this.#idle.splice(0)) w();
     }
   }

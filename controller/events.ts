@@ -1,10 +1,21 @@
 /** Kubernetes Events for SealedSecrets (upstream recorder component "sealed-secrets"). Best effort: a failed Event is logged, never retried. */
 import { API_VERSION, KIND, type SealedSecret } from '../src/index.js';
 import { paths, type KubeClient } from './kube/client.js';
+import { TokenBucket } from './kube/rate-limiter.js';
 import type { Logger } from './log.js';
 import type { EventSink } from './reconciler.js';
 
+/**
+ * Events have a rate limit of their own (like client-go's event broadcaster), so they never take
+ * tokens from Secret and status writes, and a bounded backlog: past it, Events are dropped and
+ * counted, never queued without end.
+ */
 export class EventRecorder implements EventSink {
+  readonly #limiter = new TokenBucket(20, 100);
+  #pending = 0;
+  dropped = 0;
+  static readonly MAX_PENDING = 1000;
+
   constructor(
     private readonly client: KubeClient,
     private readonly log: Logger,
@@ -29,8 +40,17 @@ export class EventRecorder implements EventSink {
       count: 1,
       reportingComponent: 'sealed-secrets',
     };
-    this.client.request({ method: 'POST', path: paths.events(ns), body }).catch((e: unknown) => {
-      this.log.debug('event not recorded', { sealedSecret: `${ns}/${ss.metadata.name}`, reason, error: (e as Error).message });
-    });
+    if (this.#pending >= EventRecorder.MAX_PENDING) {
+      this.dropped++;
+      return;
+    }
+    this.#pending++;
+    this.#limiter
+      .take()
+      .then(() => this.client.request({ method: 'POST', path: paths.events(ns), body, unthrottled: true }))
+      .catch((e: unknown) => {
+        this.log.debug('event not recorded', { sealedSecret: `${ns}/${ss.metadata.name}`, reason, error: (e as Error).message });
+      })
+      .finally(() => this.#pending--);
   }
 }

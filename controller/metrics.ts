@@ -20,6 +20,7 @@ export interface Metrics {
   keys: Gauge;
   sealedSecretsPerKey: Gauge<'fingerprint'>;
   isLeader: Gauge;
+  reconciles: Counter<'outcome'>;
 }
 
 export function createMetrics(revision: string): Metrics {
@@ -50,6 +51,7 @@ export function createMetrics(revision: string): Metrics {
     keys: new Gauge({ name: `${p}keys`, help: 'Sealing keys held by the controller', registers: [registry] }),
     sealedSecretsPerKey: new Gauge({ name: `${p}sealed_secrets_per_key`, help: 'SealedSecrets whose values a key opened, by key fingerprint', labelNames: ['fingerprint'], registers: [registry] }),
     isLeader: new Gauge({ name: `${p}is_leader`, help: '1 when this replica holds the leader lease', registers: [registry] }),
+    reconciles: new Counter({ name: `${p}reconciles_total`, help: 'Reconciles by outcome (synced, unchanged, retry, retry-limited, failed, gone)', labelNames: ['outcome'], registers: [registry] }),
   };
   m.buildInfo.set({ revision }, 1);
   m.unsealRequests.inc(0);

@@ -1,0 +1,116 @@
+/**
+ * Bulk sync against the real local API server: N SealedSecrets, cold (every one
+ * must be unsealed) and warm (controller restarted, nothing changed), the same
+ * client creating N plain Secrets as the API server's own baseline, and the
+ * controller's RSS. `node dist/cluster-sync.cjs [--secrets N] [--key-size B] [--json FILE]`
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { paths } from '../controller/kube/client.js';
+import { publicKeyFingerprint, sealSecret, type SealedSecret } from '../src/index.js';
+import { startCluster, startController, waitFor, type Cluster, type ControllerProcess } from '../scripts/local-cluster-harness.js';
+
+function flag(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function createAll(cluster: Cluster, objects: { path: string; body: unknown }[], concurrency = 16): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < objects.length) {
+        const o = objects[next++]!;
+        await cluster.admin.request({ method: 'POST', path: o.path, body: o.body });
+      }
+    }),
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+async function metric(ctrl: ControllerProcess, name: string): Promise<number> {
+  const v = await ctrl.metric(name);
+  return Number.isNaN(v) ? 0 : v;
+}
+
+async function main(): Promise<void> {
+  const n = Number(flag('--secrets', '3000'));
+  const keySize = flag('--key-size', '4096');
+  const workers = flag('--workers', '0');
+  const cluster = await startCluster();
+  const ns = 'bench';
+  await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+  await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'baseline' } } });
+  const args = ['--key-size', keySize, '--workers', workers, '--leader-elect=false'];
+  let ctrl = await startController(cluster.kubeconfig, args);
+  try {
+    const cert = await waitFor(async () => {
+      const r = await fetch(`${ctrl.url}/v1/cert.pem`);
+      return r.ok ? r.text() : undefined;
+    }, 120_000, 'the certificate');
+    const pub = createPublicKey(cert);
+    const key = { publicKey: pub, fingerprint: publicKeyFingerprint(pub) };
+    const sealed: SealedSecret[] = [];
+    for (let i = 0; i < n; i++) {
+      sealed.push(sealSecret({ metadata: { name: `s-${i}`, namespace: ns }, stringData: { password: `pw-${i}`, username: `user-${i}` } }, key));
+    }
+    // Baseline: the same client creating N plain Secrets.
+    const baselineSeconds = await createAll(
+      cluster,
+      Array.from({ length: n }, (_, i) => ({ path: paths.secrets('baseline'), body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `p-${i}`, namespace: 'baseline' }, stringData: { password: `pw-${i}`, username: `user-${i}` } } })),
+    );
+    // Cold: the controller is stopped while the SealedSecrets are created, then started.
+    await ctrl.stop();
+    await createAll(cluster, sealed.map((s) => ({ path: paths.sealedSecrets(ns), body: s })));
+    const t0 = performance.now();
+    ctrl = await startController(cluster.kubeconfig, args);
+    await waitFor(async () => (await metric(ctrl, 'sealed_secrets_controller_reconciles_total{outcome="synced"}')) >= n, 30 * 60_000, 'cold sync', 250);
+    const coldSeconds = (performance.now() - t0) / 1000;
+    const coldRsa = await metric(ctrl, 'sealed_secrets_controller_rsa_private_operations_total');
+    const rssCold = rssMb(ctrl.proc.pid!);
+    process.stderr.write(`baseline ${baselineSeconds.toFixed(1)} s, cold ${coldSeconds.toFixed(1)} s\n`);
+    const secrets = await cluster.admin.request<{ items: { metadata: { name: string } }[] }>({ method: 'GET', path: paths.secrets(ns) });
+    const made = secrets.items.filter((s) => s.metadata.name.startsWith('s-')).length;
+    if (made !== n) throw new Error(`expected ${n} Secrets, found ${made}`);
+    // Warm: restart with nothing changed.
+    await ctrl.stop();
+    const t1 = performance.now();
+    ctrl = await startController(cluster.kubeconfig, args);
+    await waitFor(async () => (await metric(ctrl, 'sealed_secrets_controller_reconciles_total{outcome="unchanged"}')) >= n, 30 * 60_000, 'warm resync', 250);
+    const warmSeconds = (performance.now() - t1) / 1000;
+    const warmRsa = await metric(ctrl, 'sealed_secrets_controller_rsa_private_operations_total');
+    const rssWarm = rssMb(ctrl.proc.pid!);
+    const result = {
+      where: 'api-server',
+      secrets: n,
+      itemsPerSecret: 2,
+      keySize: Number(keySize),
+      workers: Number(workers) || undefined,
+      baselineCreateSeconds: baselineSeconds,
+      coldSeconds,
+      coldOverBaseline: coldSeconds / baselineSeconds,
+      coldRsaOps: coldRsa,
+      warmSeconds,
+      warmRsaOps: warmRsa,
+      rssMbAfterCold: rssCold,
+      rssMbAfterWarm: rssWarm,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    const out = flag('--json', '');
+    if (out) writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    await ctrl.stop();
+    cluster.down();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`cluster-sync failed: ${(e as Error).stack}\n`);
+  process.exitCode = 1;
+});
