@@ -93,6 +93,12 @@ export class KeyRing {
    * order given, then every other key newest first. `undefined` when none opens it.
    */
   open(blob: Uint8Array, label: Uint8Array, hints: readonly string[] = []): OpenResult | undefined {
+    const r = this.openCounted(blob, label, hints);
+    return r.plaintext ? (r as OpenResult) : undefined;
+  }
+
+  /** Like `open`, and says how many RSA operations were spent, also when no key opened the blob. */
+  openCounted(blob: Uint8Array, label: Uint8Array, hints: readonly string[] = []): OpenResult | { plaintext: undefined; rsaOperations: number } {
     let rsaOperations = 0;
     const tried = new Set<KeyEntry>();
     const attempt = (e: KeyEntry): OpenResult | undefined => {
@@ -113,6 +119,6 @@ export class KeyRing {
       const r = attempt(e);
       if (r) return r;
     }
-    return undefined;
+    return { plaintext: undefined, rsaOperations };
   }
 }

@@ -361,29 +361,37 @@ export function unsealSealedSecret(ss: SealedSecret, ring: KeyRing, options: Uns
   const openedBy = new Map<string, string>();
   let rsaOperations = 0;
   if (plan.v1Blob) {
-    const r = ring.open(plan.v1Blob, plan.label, plan.hints);
-    rsaOperations += r?.rsaOperations ?? ring.size;
-    if (!r) throw decryptError([]);
+    const r = ring.openCounted(plan.v1Blob, plan.label, plan.hints);
+    rsaOperations += r.rsaOperations;
+    if (!r.plaintext) throw decryptError([]);
     openedBy.set('', r.fingerprint);
     return { secret: buildSecret(ss, new Map(), r.plaintext), openedBy, rsaOperations };
   }
+  const opened = openItems(plan, ring);
+  return { secret: buildSecret(ss, opened.plaintexts), openedBy: opened.openedBy, rsaOperations: opened.rsaOperations };
+}
+
+/** Decrypts every item of a plan; throws the uniform error naming every item no key opens. */
+function openItems(plan: UnsealPlan, ring: KeyRing): { plaintexts: Map<string, Buffer>; openedBy: Map<string, string>; rsaOperations: number } {
   const plaintexts = new Map<string, Buffer>();
+  const openedBy = new Map<string, string>();
   const failed: string[] = [];
+  let rsaOperations = 0;
   let hints = plan.hints;
   for (const { key, blob } of plan.items) {
-    const r = ring.open(blob, plan.label, hints);
-    if (!r) {
+    const r = ring.openCounted(blob, plan.label, hints);
+    rsaOperations += r.rsaOperations;
+    if (!r.plaintext) {
       failed.push(key);
       continue;
     }
-    rsaOperations += r.rsaOperations;
     plaintexts.set(key, r.plaintext);
     openedBy.set(key, r.fingerprint);
     // Items of one object were almost always sealed by one key: try it first next.
     if (hints[0] !== r.fingerprint) hints = [r.fingerprint, ...hints.filter((h) => h !== r.fingerprint)];
   }
   if (failed.length) throw decryptError(failed);
-  return { secret: buildSecret(ss, plaintexts), openedBy, rsaOperations };
+  return { plaintexts, openedBy, rsaOperations };
 }
 
 /**
@@ -431,22 +439,13 @@ export function reencryptSealedSecret(ss: SealedSecret, ring: KeyRing, options: 
   }
   const newest = ring.newest();
   const out = structuredClone(ss);
-  const failed: string[] = [];
-  let rsaOperations = 0;
-  let hints = plan.hints;
+  const { plaintexts, openedBy, rsaOperations } = openItems(plan, ring);
   const encryptedData: Record<string, string> = {};
-  for (const { key, blob } of plan.items) {
-    const r = ring.open(blob, plan.label, hints);
-    if (!r) {
-      failed.push(key);
-      continue;
-    }
-    rsaOperations += r.rsaOperations;
-    if (hints[0] !== r.fingerprint) hints = [r.fingerprint, ...hints.filter((h) => h !== r.fingerprint)];
-    encryptedData[key] = r.fingerprint === newest.fingerprint ? (ss.spec.encryptedData[key] as string) : hybridEncrypt(newest.publicKey, r.plaintext, plan.label).toString('base64');
-    r.plaintext.fill(0);
+  for (const [key, plaintext] of plaintexts) {
+    // Items already sealed for the newest key are kept as they are.
+    encryptedData[key] = openedBy.get(key) === newest.fingerprint ? (ss.spec.encryptedData[key] as string) : hybridEncrypt(newest.publicKey, plaintext, plan.label).toString('base64');
+    plaintext.fill(0);
   }
-  if (failed.length) throw decryptError(failed);
   out.spec.encryptedData = sortedRecord(encryptedData);
   out.metadata.annotations = { ...(out.metadata.annotations ?? {}), [ANNOTATION_KEY_HINT]: newest.fingerprint };
   return { sealedSecret: out, rsaOperations };
