@@ -5,7 +5,7 @@
  * process with the ServiceAccount's own token (so RBAC is exercised too).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,7 @@ export async function startCluster(): Promise<Cluster> {
     down: () => {
       admin.close();
       execFileSync('bash', [CLUSTER_SH, 'down', '--state-dir', stateDir], { stdio: 'ignore' });
+      rmSync(stateDir, { recursive: true, force: true });
     },
     run: (cmd: string) => void execFileSync('bash', [CLUSTER_SH, cmd, '--state-dir', stateDir], { stdio: 'ignore', timeout: 120_000 }),
   };
