@@ -46,6 +46,15 @@ export const DEFAULTS = {
   'leader-elect-retry-period': '2s',
   'leader-elect-id': 'sealed-secrets-controller',
   kubeconfig: '',
+  'key-store': 'kubernetes',
+  'key-activation-delay': '2m',
+  'key-store-poll-interval': '30s',
+  'vault-kv-mount': 'secret',
+  'vault-path-prefix': 'sealed-secrets/keys/',
+  'vault-auth-role': '',
+  'vault-auth-mount': 'kubernetes',
+  'vault-auth-jwt-file': '/var/run/secrets/kubernetes.io/serviceaccount/token',
+  'vault-token-file': '',
 } as const;
 
 export interface ControllerConfig {
@@ -84,6 +93,22 @@ export interface ControllerConfig {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   leaseName: string;
+  keyStore: 'kubernetes' | 'vault';
+  keyActivationDelayMs: number;
+  keyStorePollIntervalMs: number;
+  vault: {
+    address: string | undefined;
+    namespace: string | undefined;
+    caCertFile: string | undefined;
+    /** From VAULT_TOKEN or --vault-token-file, never a flag value. */
+    tokenFromEnv: string | undefined;
+    tokenFile: string | undefined;
+    kvMount: string;
+    pathPrefix: string;
+    authRole: string | undefined;
+    authMount: string;
+    jwtFile: string;
+  };
 }
 
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -161,6 +186,9 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
   const format = str('log-format').toLowerCase();
   if (format !== 'text' && format !== 'json') throw new RangeError('--log-format: use text or json');
   const workers = num('workers') > 0 ? num('workers') : cores;
+  const keyStore = str('key-store');
+  if (keyStore !== 'kubernetes' && keyStore !== 'vault') throw new RangeError('--key-store: use kubernetes or vault');
+  if (keyStore === 'vault' && !env['VAULT_ADDR']) throw new RangeError('--key-store vault needs VAULT_ADDR (the Vault server URL)');
   const renew = a['rotate-period'] !== undefined && a['key-renew-period'] === DEFAULTS['key-renew-period'] ? String(a['rotate-period']) : str('key-renew-period');
   return Object.freeze({
     namespace,
@@ -198,5 +226,20 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
     renewDeadlineMs: parseDuration(str('leader-elect-renew-deadline'), 'leader-elect-renew-deadline'),
     retryPeriodMs: parseDuration(str('leader-elect-retry-period'), 'leader-elect-retry-period'),
     leaseName: str('leader-elect-id'),
+    keyStore: keyStore as 'kubernetes' | 'vault',
+    keyActivationDelayMs: parseDuration(str('key-activation-delay'), 'key-activation-delay'),
+    keyStorePollIntervalMs: parseDuration(str('key-store-poll-interval'), 'key-store-poll-interval'),
+    vault: {
+      address: env['VAULT_ADDR'] || undefined,
+      namespace: env['VAULT_NAMESPACE'] || undefined,
+      caCertFile: env['VAULT_CACERT'] || undefined,
+      tokenFromEnv: env['VAULT_TOKEN'] || undefined,
+      tokenFile: str('vault-token-file') || undefined,
+      kvMount: str('vault-kv-mount'),
+      pathPrefix: str('vault-path-prefix'),
+      authRole: str('vault-auth-role') || undefined,
+      authMount: str('vault-auth-mount'),
+      jwtFile: str('vault-auth-jwt-file'),
+    },
   });
 }

@@ -6,7 +6,6 @@
  */
 import { createHmac } from 'node:crypto';
 import {
-  KeyRing,
   buildSelfSignedCertificate,
   generateRsaKeyPair,
   type KeySize,
@@ -17,6 +16,8 @@ import type { Metrics } from './metrics.js';
 import type { UnsealPool } from './unseal-pool.js';
 
 export interface KeyManagerOptions {
+  /** A new key decrypts at once but seals only this long after it was made (every replica loads it first). */
+  activationDelayMs?: number;
   keySize: KeySize;
   keyTtlMs: number;
   myCn: string;
@@ -30,7 +31,6 @@ export interface KeyManagerOptions {
 
 export class KeyManager {
   #keys: StoredKey[] = [];
-  #ring = new KeyRing();
   #macKey: Buffer = Buffer.alloc(0);
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
   #onChange: (() => void)[] = [];
@@ -63,16 +63,37 @@ export class KeyManager {
     return this.o.orderBy === 'SecretCreationTimestamp' ? k.createdAt : k.notBefore;
   }
 
-  /** The certificate that seals: the newest key's. */
+  /** The certificate that seals: the newest active key's. */
   certificatePem(): string | undefined {
-    return this.#ring.size ? this.#ring.newest().certificatePem : undefined;
+    return this.sealingKey()?.certificatePem;
   }
 
-  newest(): StoredKey | undefined {
-    if (!this.#ring.size) return undefined;
-    const fp = this.#ring.newest().fingerprint;
-    return this.#keys.find((k) => k.fingerprint === fp);
+  /** The newest key whose activation time has come: the one that seals. */
+  sealingKey(): StoredKey | undefined {
+    const now = this.#now();
+    const active = this.#keys.filter((k) => (k.activateAt ?? 0) <= now);
+    return active[active.length - 1] ?? this.#keys[0];
   }
+
+  /** The newest key, active or not yet: what renewal is measured from. */
+  newest(): StoredKey | undefined {
+    return this.#keys[this.#keys.length - 1];
+  }
+
+  /** Refreshes the key gauges (by state, age, next renewal). */
+  updateMetrics(): void {
+    const now = this.#now();
+    const pending = this.#keys.filter((k) => (k.activateAt ?? 0) > now).length;
+    this.metrics.keysByState.set({ state: 'active' }, this.#keys.length - pending);
+    this.metrics.keysByState.set({ state: 'pending' }, pending);
+    this.metrics.keyAge.reset();
+    for (const k of this.#keys) this.metrics.keyAge.set({ fingerprint: k.fingerprint }, Math.round((now - k.createdAt) / 1000));
+    const next = this.nextRenewalInMs();
+    if (next !== undefined) this.metrics.nextRotation.set(Math.round(next / 1000));
+  }
+
+  /** When the last successful reload happened, and the error since, for readiness and metrics. */
+  lastReload: { at: number; error?: string } = { at: 0 };
 
   /** The content-MAC key, derived from the oldest key: keys are never removed, so it is stable. */
   macKey(): Buffer {
@@ -81,67 +102,99 @@ export class KeyManager {
 
   /** Reloads the keys from the store; the pool is replaced only when the set changed. */
   async reload(): Promise<boolean> {
-    const loaded = await this.store.load((id, reason) => this.log.error('skipping an invalid key', { key: id, reason }));
+    let loaded: StoredKey[];
+    try {
+      loaded = await this.store.load((id, reason) => this.log.error('skipping an invalid key', { key: id, reason }));
+    } catch (e) {
+      // Keep serving from the keys held: a store outage never removes a key from memory.
+      this.lastReload = { ...this.lastReload, error: (e as Error).message };
+      this.metrics.keyStoreErrors.inc({ store: this.store.kind });
+      throw e;
+    }
+    this.lastReload = { at: this.#now() };
+    this.updateMetrics();
+    // Never drop a key: a key missing from the store (deleted, or a partial answer) stays in memory.
+    const held = new Map(this.#keys.map((k) => [k.fingerprint, k]));
+    for (const k of loaded) held.set(k.fingerprint, k);
+    loaded = [...held.values()];
     const before = new Set(this.#keys.map((k) => k.fingerprint));
     const byFp = new Map(loaded.map((k) => [k.fingerprint, k]));
     const changed = byFp.size !== before.size || [...byFp.keys()].some((f) => !before.has(f));
     if (!changed) return false;
     const keys = [...byFp.values()].sort((a, b) => this.#orderingTime(a) - this.#orderingTime(b));
-    const ring = new KeyRing();
-    for (const k of keys) ring.add(k.privateKey, k.publicKey, { orderingTime: this.#orderingTime(k), certificatePem: k.certificatePem });
     await this.pool.setKeys(keys.map((k) => ({ privateKey: k.privateKey, publicKey: k.publicKey, orderingTime: this.#orderingTime(k) })));
     this.#keys = keys;
-    this.#ring = ring;
     if (keys[0]) {
       const der = keys[0].privateKey.export({ type: 'pkcs1', format: 'der' });
       this.#macKey = createHmac('sha256', der).update('sealed-secrets-ts content-mac v1').digest();
       der.fill(0);
     }
     this.metrics.keys.set(keys.length);
-    this.log.info('sealing keys loaded', { keys: keys.length, newest: ring.newest().fingerprint, store: this.store.kind });
+    this.log.info('sealing keys loaded', { keys: keys.length, sealing: this.sealingKey()?.fingerprint, store: this.store.kind });
     for (const f of this.#onChange) f();
     return true;
   }
 
-  /** Generates, stores and loads a new key. Leader only. */
-  async rotate(reason: string): Promise<StoredKey> {
+  /**
+   * Generates and stores a new key, unless another rotator added one first (then its key is
+   * loaded instead). The key decrypts at once and seals after the activation delay. Leader only.
+   */
+  async rotate(reason: string, activationDelayMs = this.o.activationDelayMs ?? 0): Promise<StoredKey | undefined> {
+    // Decided against the newest key seen now: if any rotation lands meanwhile, this one yields.
+    const expected = this.newest()?.fingerprint;
     const { privateKey, publicKey } = await generateRsaKeyPair(this.o.keySize);
-    const cert = await buildSelfSignedCertificate({ privateKey, publicKey, notBefore: new Date(this.#now()), ttlMs: this.o.keyTtlMs, commonName: this.o.myCn });
-    const stored = await this.store.create(privateKey, publicKey, cert);
-    this.log.info('new sealing key generated', { fingerprint: stored.fingerprint, key: stored.id, bits: this.o.keySize, reason });
+    const now = this.#now();
+    const cert = await buildSelfSignedCertificate({ privateKey, publicKey, notBefore: new Date(now), ttlMs: this.o.keyTtlMs, commonName: this.o.myCn });
+    const stored = await this.store.createIfNewest(expected, { privateKey, publicKey, certificatePem: cert, activateAt: activationDelayMs > 0 ? now + activationDelayMs : undefined });
+    if (!stored) {
+      this.log.info('another replica added a key first; loading it', { reason });
+      await this.reload();
+      return undefined;
+    }
+    this.log.info('new sealing key generated', { fingerprint: stored.fingerprint, key: stored.id, bits: this.o.keySize, reason, activateAt: new Date(stored.activateAt ?? now).toISOString() });
     await this.reload();
     return stored;
   }
 
-  /** At start-up as leader: a key when there is none, or when the newest predates the cutoff. */
+  /** Renews when the period has passed since the newest key; returns whether it rotated. */
+  async renewIfDue(): Promise<boolean> {
+    if (this.o.renewPeriodMs <= 0) return false;
+    const n = this.newest();
+    if (n && this.#now() < this.#orderingTime(n) + this.o.renewPeriodMs) return false;
+    return (await this.rotate('key renewal period elapsed')) !== undefined;
+  }
+
+  /** Time until the next renewal (ms), for the metric; undefined when renewal is off. */
+  nextRenewalInMs(): number | undefined {
+    if (this.o.renewPeriodMs <= 0) return undefined;
+    const n = this.newest();
+    return n ? this.#orderingTime(n) + this.o.renewPeriodMs - this.#now() : 0;
+  }
+
+  /** At start-up as leader: a key when there is none (usable at once), or when the newest predates the cutoff. */
   async ensureKeys(): Promise<void> {
     await this.reload();
     const newest = this.newest();
-    if (!newest) await this.rotate('no sealing key exists');
+    if (!newest) await this.rotate('no sealing key exists', 0);
     else if (this.o.cutoffTime !== undefined && this.#orderingTime(newest) < this.o.cutoffTime) await this.rotate('the newest key is older than --key-cutoff-time');
   }
 
-  /** Schedules renewal every renew period after the newest key (upstream ScheduleJobWithTrigger). */
+  /** Checks for renewal now and then (at least daily, and when due); failures retry after a minute. */
   startRenewal(): void {
     if (this.o.renewPeriodMs <= 0) return;
-    const schedule = (afterFailure = false) => {
-      const newest = this.newest();
-      const due = afterFailure ? 60_000 : newest ? this.#orderingTime(newest) + this.o.renewPeriodMs - this.#now() : 0;
-      // Timers over 2^31 ms overflow: re-check at most daily.
+    const schedule = (delay: number) => {
       this.#renewTimer = setTimeout(() => {
-        const n = this.newest();
-        const late = !n || this.#now() >= this.#orderingTime(n) + this.o.renewPeriodMs;
-        (late ? this.rotate('key renewal period elapsed') : Promise.resolve()).then(
-          () => schedule(),
+        this.renewIfDue().then(
+          () => schedule(Math.max(1000, Math.min(this.nextRenewalInMs() ?? 0, 24 * 3600 * 1000))),
           (e: unknown) => {
             this.log.error('key renewal failed; retrying in a minute', { error: (e as Error).message });
-            schedule(true);
+            schedule(60_000);
           },
         );
-      }, Math.max(1000, Math.min(due, 24 * 3600 * 1000)));
+      }, delay);
       this.#renewTimer.unref?.();
     };
-    schedule();
+    schedule(Math.max(1000, Math.min(this.nextRenewalInMs() ?? 0, 24 * 3600 * 1000)));
   }
 
   stopRenewal(): void {

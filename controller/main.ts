@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** sealed-secrets-controller: assembles the controller from its parts and runs it until SIGTERM. */
 import { hostname, availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -13,7 +14,9 @@ import { createMainServer, createMetricsServer, parseListenAddr } from './http.j
 import { KubeClient, paths } from './kube/client.js';
 import { Informer } from './kube/informer.js';
 import { KeyManager } from './keys.js';
+import type { KeyStore } from './keystore/key-store.js';
 import { KubernetesKeyStore } from './keystore/kubernetes-key-store.js';
+import { VaultKeyStore } from './keystore/vault-key-store.js';
 import { LeaderElector } from './leader.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -90,7 +93,36 @@ async function main(): Promise<number | undefined> {
   }
   const client = new KubeClient(kc, { qps: config.kubeclientQps, burst: config.kubeclientBurst, userAgent: `sealed-secrets-ts/${VERSION}` });
   const pool = new UnsealPool({ filename: join(__dirname, 'unseal-worker.cjs'), workers: config.workers, acceptDeprecatedV1Data: config.acceptDeprecatedV1Data });
-  const store = new KubernetesKeyStore(client, { namespace: config.namespace, keyPrefix: config.keyPrefix, labels: config.privateKeyLabels, annotations: config.privateKeyAnnotations });
+  let store: KeyStore;
+  if (config.keyStore === 'vault') {
+    const v = config.vault;
+    let token = v.tokenFromEnv;
+    try {
+      if (!token && v.tokenFile) token = readFileSync(v.tokenFile, 'utf8').trim();
+    } catch {
+      log.error('cannot read the Vault token file', { file: v.tokenFile });
+      return 1;
+    }
+    if (!token && !v.authRole) {
+      log.error('--key-store vault needs a token (VAULT_TOKEN or --vault-token-file) or Kubernetes auth (--vault-auth-role)');
+      return 1;
+    }
+    store = new VaultKeyStore(
+      {
+        address: v.address!,
+        token,
+        namespace: v.namespace,
+        caCert: v.caCertFile ? readFileSync(v.caCertFile, 'utf8') : undefined,
+        kubernetesRole: v.authRole,
+        kubernetesMount: v.authMount,
+        kubernetesJwt: () => readFileSync(v.jwtFile, 'utf8'),
+      },
+      { mount: v.kvMount, pathPrefix: v.pathPrefix },
+    );
+    log.info('key store: Vault', { address: v.address, mount: v.kvMount, prefix: v.pathPrefix, auth: v.authRole ? `kubernetes role ${v.authRole}` : 'token' });
+  } else {
+    store = new KubernetesKeyStore(client, { namespace: config.namespace, keyPrefix: config.keyPrefix, labels: config.privateKeyLabels, annotations: config.privateKeyAnnotations });
+  }
   const keys = new KeyManager(store, pool, log, metrics, {
     keySize: config.keySize,
     keyTtlMs: config.keyTtlMs,
@@ -98,6 +130,7 @@ async function main(): Promise<number | undefined> {
     renewPeriodMs: config.keyRenewPeriodMs,
     cutoffTime: config.keyCutoffTime,
     orderBy: config.keyOrderPriority,
+    activationDelayMs: config.keyActivationDelayMs,
   });
   const events = new EventRecorder(client, log, () => new Date(), hostname());
   let controller!: Controller;
@@ -125,8 +158,10 @@ async function main(): Promise<number | undefined> {
   const httpDeps = {
     certificatePem: () => keys.certificatePem(),
     ready: () => {
-      const problems = [keys.size === 0 ? 'no sealing key loaded yet' : '', informersSynced ? '' : 'caches not synced yet'].filter(Boolean);
-      return { ok: problems.length === 0, detail: problems.join('; ') || `${keys.size} keys, leader=${elector?.leading ?? true}` };
+      const problems = [keys.size === 0 ? `no sealing key loaded yet${keys.lastReload.error ? ` (${keys.lastReload.error})` : ''}` : '', informersSynced ? '' : 'caches not synced yet'].filter(Boolean);
+      // A key store outage with keys in memory is degraded, not down: every replica keeps serving.
+      const degraded = keys.size > 0 && keys.lastReload.error ? `; key store unreachable (${keys.lastReload.error}), serving from the ${keys.size} keys in memory` : '';
+      return { ok: problems.length === 0, detail: (problems.join('; ') || `${keys.size} keys, leader=${elector?.leading ?? true}`) + degraded };
     },
     verify: async (ss: SealedSecret) => void (await pool.unseal(ss)),
     rotate: (ss: SealedSecret) => pool.reencrypt(ss),
@@ -156,8 +191,14 @@ async function main(): Promise<number | undefined> {
   };
   keyInformer.on({ add: reloadKeys, update: reloadKeys, delete: reloadKeys });
   keys.onChange(() => controller.requeueAll('low'));
-  await retry('loading sealing keys', log, () => keys.reload());
-  keyInformer.start();
+  await retry(`loading sealing keys from the ${store.kind} key store`, log, () => keys.reload());
+  if (store.kind === 'kubernetes') keyInformer.start();
+  // Vault has no watch: poll. Failures keep the keys held and are counted and logged.
+  const poll = setInterval(() => {
+    keys.updateMetrics();
+    if (store.kind !== 'kubernetes') void keys.reload().catch((e: unknown) => log.warn('key store reload failed; serving from the keys in memory', { error: (e as Error).message }));
+  }, config.keyStorePollIntervalMs);
+  poll.unref();
 
   controller.startInformers();
   void controller.synced().then(() => {
@@ -206,8 +247,10 @@ async function main(): Promise<number | undefined> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  clearInterval(poll);
   controller.stop();
   keyInformer.stop();
+  if (store instanceof VaultKeyStore) store.close();
   keys.stopRenewal();
   await elector?.stop();
   mainServer.close();

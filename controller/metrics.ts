@@ -21,6 +21,10 @@ export interface Metrics {
   sealedSecretsPerKey: Gauge<'fingerprint'>;
   isLeader: Gauge;
   reconciles: Counter<'outcome'>;
+  keysByState: Gauge<'state'>;
+  keyAge: Gauge<'fingerprint'>;
+  nextRotation: Gauge;
+  keyStoreErrors: Counter<'store'>;
 }
 
 export function createMetrics(revision: string): Metrics {
@@ -51,6 +55,10 @@ export function createMetrics(revision: string): Metrics {
     keys: new Gauge({ name: `${p}keys`, help: 'Sealing keys held by the controller', registers: [registry] }),
     sealedSecretsPerKey: new Gauge({ name: `${p}sealed_secrets_per_key`, help: 'SealedSecrets whose values a key opened, by key fingerprint', labelNames: ['fingerprint'], registers: [registry] }),
     isLeader: new Gauge({ name: `${p}is_leader`, help: '1 when this replica holds the leader lease', registers: [registry] }),
+    keysByState: new Gauge({ name: `${p}keys_by_state`, help: 'Sealing keys by state: active (may seal) or pending (decrypts, seals after its activation time)', labelNames: ['state'], registers: [registry] }),
+    keyAge: new Gauge({ name: `${p}key_age_seconds`, help: 'Age of each sealing key, by fingerprint', labelNames: ['fingerprint'], registers: [registry] }),
+    nextRotation: new Gauge({ name: `${p}next_key_rotation_seconds`, help: 'Seconds until the next scheduled key renewal (negative: overdue; absent: renewal disabled)', registers: [registry] }),
+    keyStoreErrors: new Counter({ name: `${p}key_store_errors_total`, help: 'Failed calls to the key store (Kubernetes or Vault)', labelNames: ['store'], registers: [registry] }),
     reconciles: new Counter({ name: `${p}reconciles_total`, help: 'Reconciles by outcome (synced, unchanged, retry, retry-limited, failed, gone)', labelNames: ['outcome'], registers: [registry] }),
   };
   m.buildInfo.set({ revision }, 1);

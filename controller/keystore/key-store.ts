@@ -1,7 +1,7 @@
 /**
- * Where the sealing keys live. The controller depends only on this interface;
- * the Kubernetes-Secret store is the default (upstream's exact format), Vault
- * comes with the key-custody issue.
+ * Where the sealing keys live. The controller depends only on this interface:
+ * the Kubernetes-Secret store is the default (upstream's exact format), the Vault
+ * KV v2 store keeps keys outside the cluster.
  */
 import type { KeyObject } from 'node:crypto';
 
@@ -14,14 +14,32 @@ export interface StoredKey {
   certificatePem: string;
   /** The certificate's notBefore (ms). */
   notBefore: number;
-  /** When the store says the key was created (ms); the Secret's creationTimestamp. */
+  /** When the store says the key was created (ms). */
   createdAt: number;
+  /**
+   * When the key may start sealing (ms). A new key decrypts at once but seals only after
+   * this, so every replica has loaded it before anything is sealed for it. Undefined: now.
+   */
+  activateAt?: number;
+}
+
+export interface NewKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  certificatePem: string;
+  activateAt?: number;
 }
 
 export interface KeyStore {
   readonly kind: string;
   /** Every active key; malformed entries are reported through `onInvalid` and skipped, never fatal. */
   load(onInvalid?: (id: string, reason: string) => void): Promise<StoredKey[]>;
-  /** Persists a new key and returns it as stored. */
-  create(privateKey: KeyObject, publicKey: KeyObject, certificatePem: string): Promise<StoredKey>;
+  /**
+   * Persists a new key only if `expectedNewest` (a fingerprint, or undefined for an empty store) is
+   * still the newest key in the store; returns undefined when another rotator got there first, so
+   * two racing rotators never both add a key.
+   */
+  createIfNewest(expectedNewest: string | undefined, key: NewKey): Promise<StoredKey | undefined>;
+  /** Imports a key as it is (backups, upstream key Secrets); a key already stored is not duplicated. */
+  importKey(key: NewKey): Promise<StoredKey | 'exists'>;
 }

@@ -6,10 +6,12 @@
  * initKeyRegistry). A malformed key Secret is skipped and reported (upstream
  * panics on one).
  */
-import type { KeyObject } from 'node:crypto';
 import { LABEL_SEALING_KEY, isSealedSecretsError, keyFromSecret, keyToSecret, publicKeyFingerprint, type Secret } from '../../src/index.js';
 import { ApiError, paths, type KubeClient } from '../kube/client.js';
-import type { KeyStore, StoredKey } from './key-store.js';
+import type { KeyStore, NewKey, StoredKey } from './key-store.js';
+
+/** Ours, ignored by upstream (which uses every active key at once). */
+export const ANNOTATION_ACTIVATE_AT = 'sealed-secrets-ts.io/activate-at';
 
 export interface KubernetesKeyStoreOptions {
   namespace: string;
@@ -30,8 +32,10 @@ export class KubernetesKeyStore implements KeyStore {
     const id = `${secret.metadata.namespace}/${secret.metadata.name}`;
     const k = keyFromSecret(secret, 'key store');
     if (!k.certificatePem || k.notBefore === undefined) throw new Error('has no tls.crt');
+    const activate = secret.metadata.annotations?.[ANNOTATION_ACTIVATE_AT];
     return {
       id,
+      ...(activate && Number.isFinite(Date.parse(activate)) ? { activateAt: Date.parse(activate) } : {}),
       fingerprint: publicKeyFingerprint(k.publicKey),
       privateKey: k.privateKey,
       publicKey: k.publicKey,
@@ -65,12 +69,26 @@ export class KubernetesKeyStore implements KeyStore {
     return out;
   }
 
-  async create(privateKey: KeyObject, _publicKey: KeyObject, certificatePem: string): Promise<StoredKey> {
-    const body = keyToSecret(privateKey, certificatePem, {
+  /** Only the leader (the Lease) rotates with this store; the check below narrows the window further. */
+  async createIfNewest(expectedNewest: string | undefined, key: NewKey): Promise<StoredKey | undefined> {
+    const keys = await this.load();
+    const newest = [...keys].sort((a, b) => b.notBefore - a.notBefore)[0];
+    if (newest?.fingerprint !== expectedNewest) return undefined;
+    return this.#create(key);
+  }
+
+  async importKey(key: NewKey): Promise<StoredKey | 'exists'> {
+    const fp = publicKeyFingerprint(key.publicKey);
+    if ((await this.load()).some((k) => k.fingerprint === fp)) return 'exists';
+    return this.#create(key);
+  }
+
+  async #create(key: NewKey): Promise<StoredKey> {
+    const body = keyToSecret(key.privateKey, key.certificatePem, {
       namespace: this.o.namespace,
       keyPrefix: this.o.keyPrefix,
       labels: this.o.labels,
-      annotations: this.o.annotations,
+      annotations: { ...(this.o.annotations ?? {}), ...(key.activateAt ? { [ANNOTATION_ACTIVATE_AT]: new Date(key.activateAt).toISOString() } : {}) },
     });
     const created = await this.client.request<Secret>({ method: 'POST', path: paths.secrets(this.o.namespace), body });
     return this.#toStored(created);
