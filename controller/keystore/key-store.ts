@@ -42,4 +42,9 @@ export interface KeyStore {
   createIfNewest(expectedNewest: string | undefined, key: NewKey): Promise<StoredKey | undefined>;
   /** Imports a key as it is (backups, upstream key Secrets); a key already stored is not duplicated. */
   importKey(key: NewKey): Promise<StoredKey | 'exists'>;
+  /**
+   * Marks a key retired: it is no longer loaded. Kept in the store (Vault: state "retired";
+   * Kubernetes: label value "retired", which upstream also ignores), so it can be restored.
+   */
+  retire(fingerprint: string): Promise<void>;
 }

@@ -6,7 +6,7 @@
  * initKeyRegistry). A malformed key Secret is skipped and reported (upstream
  * panics on one).
  */
-import { LABEL_SEALING_KEY, isSealedSecretsError, keyFromSecret, keyToSecret, publicKeyFingerprint, type Secret } from '../../src/index.js';
+import { LABEL_SEALING_KEY, SealedSecretsError, isSealedSecretsError, keyFromSecret, keyToSecret, publicKeyFingerprint, type Secret } from '../../src/index.js';
 import { ApiError, paths, type KubeClient } from '../kube/client.js';
 import type { KeyStore, NewKey, StoredKey } from './key-store.js';
 
@@ -81,6 +81,18 @@ export class KubernetesKeyStore implements KeyStore {
     const fp = publicKeyFingerprint(key.publicKey);
     if ((await this.load()).some((k) => k.fingerprint === fp)) return 'exists';
     return this.#create(key);
+  }
+
+  async retire(fingerprint: string): Promise<void> {
+    const k = (await this.load()).find((x) => x.fingerprint === fingerprint);
+    if (!k) throw new SealedSecretsError('ERR_KEY_STORE', `no active key ${fingerprint} in ${this.o.namespace}`);
+    const name = k.id.slice(k.id.indexOf('/') + 1);
+    await this.client.request({
+      method: 'PATCH',
+      path: paths.secret(this.o.namespace, name),
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { labels: { [LABEL_SEALING_KEY]: 'retired' } } },
+    });
   }
 
   async #create(key: NewKey): Promise<StoredKey> {

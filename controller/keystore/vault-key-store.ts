@@ -270,6 +270,20 @@ export class VaultKeyStore implements KeyStore {
     return this.#toStored(name, entry);
   }
 
+  async retire(fingerprint: string): Promise<void> {
+    const base = `${this.#o.mount}/metadata/${this.#o.pathPrefix.replace(/\/+$/, '')}`;
+    const listed = await this.#call('list of keys', () => this.#client.list(base), true);
+    for (const name of (listed?.data.keys ?? []).filter((n) => !n.endsWith('/'))) {
+      const path = `${this.#o.mount}/data/${this.#o.pathPrefix}${name}`;
+      const r = await this.#call(`read of key ${name}`, () => this.#client.read(path), true);
+      const e = r?.data.data as unknown as Entry | undefined;
+      if (!r || !e || e.fingerprint !== fingerprint || e.state === 'retired') continue;
+      await this.#call(`retire of key ${name}`, () => this.#client.write(path, { options: { cas: r.data.metadata.version }, data: { ...e, state: 'retired', retired: new Date(this.#now()).toISOString() } }));
+      return;
+    }
+    throw new SealedSecretsError('ERR_KEY_STORE', `no active key ${fingerprint} in Vault under ${this.#o.pathPrefix}`);
+  }
+
   async importKey(key: NewKey): Promise<StoredKey | 'exists'> {
     const fp = publicKeyFingerprint(key.publicKey);
     if ((await this.load()).some((k) => k.fingerprint === fp)) return 'exists';
