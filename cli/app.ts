@@ -82,8 +82,7 @@ export async function runKubeseal(argv: readonly string[], io: CliIo): Promise<n
     }
     if (args['re-encrypt']) {
       const { reencrypt } = await import('./cluster-modes.js');
-      await reencrypt(args, io);
-      return EXIT_OK;
+      return await reencrypt(args, io);
     }
     if (args['fetch-cert']) {
       const { printCertificate } = await import('./cluster-modes.js');

@@ -79,7 +79,14 @@ export async function connectToController(args: KubesealArgs): Promise<Controlle
   const base = `/api/v1/namespaces/${ns}/services/${encodeURIComponent(`http:${name}:${portName}`)}/proxy`;
   return {
     get: (path, accept) => call('GET', base + path, accept),
-    post: (path, body) => call('POST', base + path, 'application/json', body),
+    // The controller rate-limits verify and rotate: wait as it asks (Retry-After), a bounded number of times.
+    post: async (path, body) => {
+      for (let attempt = 0; ; attempt++) {
+        const r = await call('POST', base + path, 'application/json', body);
+        if (r.status !== 429 || attempt >= 60) return r;
+        await new Promise((res) => setTimeout(res, Math.min(5000, 500 * (attempt + 1))));
+      }
+    },
   };
 }
 

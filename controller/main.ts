@@ -164,7 +164,7 @@ async function main(): Promise<number | undefined> {
       return { ok: problems.length === 0, detail: (problems.join('; ') || `${keys.size} keys, leader=${elector?.leading ?? true}`) + degraded };
     },
     verify: async (ss: SealedSecret) => void (await pool.unseal(ss)),
-    rotate: (ss: SealedSecret) => pool.reencrypt(ss),
+    rotate: (ss: SealedSecret) => pool.reencrypt(ss, keys.sealingKey()?.fingerprint),
     metrics,
     log,
     rateLimit: config.rateLimit,

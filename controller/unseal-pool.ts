@@ -93,8 +93,9 @@ export class UnsealPool {
     return { secret: r.secret, openedBy: new Map(r.openedBy), rsaOperations: r.rsaOperations };
   }
 
-  async reencrypt(sealedSecret: SealedSecret): Promise<SealedSecret> {
-    const r = await this.#run({ kind: 'reencrypt', sealedSecret });
+  /** Re-encrypts to the key with `toFingerprint` (the sealing key), or to the newest. */
+  async reencrypt(sealedSecret: SealedSecret, toFingerprint?: string): Promise<SealedSecret> {
+    const r = await this.#run({ kind: 'reencrypt', sealedSecret, toFingerprint });
     if (!r.ok) throw fromErrorJSON(r.error);
     if (!('sealedSecret' in r)) throw new TypeError('unexpected worker result');
     this.rsaOperations += r.rsaOperations;

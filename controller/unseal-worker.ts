@@ -29,7 +29,7 @@ export interface WorkerInit {
 
 export type WorkerTask =
   | { kind: 'unseal'; sealedSecret: SealedSecret; hints: string[] }
-  | { kind: 'reencrypt'; sealedSecret: SealedSecret };
+  | { kind: 'reencrypt'; sealedSecret: SealedSecret; toFingerprint?: string };
 
 export type WorkerResult =
   | { ok: true; secret: Secret; openedBy: [string, string][]; rsaOperations: number }
@@ -43,7 +43,7 @@ for (const k of init.keys) ring.add(k.privateKey, k.publicKey, { orderingTime: k
 export default function run(task: WorkerTask): WorkerResult {
   try {
     if (task.kind === 'reencrypt') {
-      const r = reencryptSealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data });
+      const r = reencryptSealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, toFingerprint: task.toFingerprint });
       return { ok: true, sealedSecret: r.sealedSecret, rsaOperations: r.rsaOperations };
     }
     const r = unsealSealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, extraHints: task.hints });

@@ -430,14 +430,20 @@ export function mergeSealedSecrets(target: SealedSecret, update: SealedSecret): 
  * so loses spec.template.data, this keeps the SealedSecret as it is and replaces
  * only the ciphertexts and the key hint.
  */
-export function reencryptSealedSecret(ss: SealedSecret, ring: KeyRing, options: UnsealOptions = {}): { sealedSecret: SealedSecret; rsaOperations: number } {
+export function reencryptSealedSecret(
+  ss: SealedSecret,
+  ring: KeyRing,
+  options: UnsealOptions & { toFingerprint?: string } = {},
+): { sealedSecret: SealedSecret; rsaOperations: number } {
   const plan = planUnseal(ss, options);
   if (plan.v1Blob) {
     throw new SealedSecretsError('ERR_DEPRECATED_V1', 'cannot re-encrypt the deprecated spec.data format', {
       hint: 'reseal the Secret with kubeseal, which writes encryptedData',
     });
   }
-  const newest = ring.newest();
+  // The key that seals now: the caller's choice (a newer key may not be active yet), else the newest.
+  const newest = options.toFingerprint ? ring.get(options.toFingerprint) : ring.newest();
+  if (!newest) throw new SealedSecretsError('ERR_NO_KEYS', 'the sealing key is not loaded yet; try again shortly');
   const out = structuredClone(ss);
   const { plaintexts, openedBy, rsaOperations } = openItems(plan, ring);
   const encryptedData: Record<string, string> = {};

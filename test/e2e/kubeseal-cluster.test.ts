@@ -24,7 +24,8 @@ beforeAll(async () => {
   cluster = await startCluster();
   await applyManifests(cluster.admin);
   host = createTestHost();
-  ctrl = await startController(await serviceAccountKubeconfig(cluster), [], {}, host.hostIp);
+  // Keys rotated by the tests seal at once (the default waits 2m for every replica to load them).
+  ctrl = await startController(await serviceAccountKubeconfig(cluster), ['--key-activation-delay', '0s'], {}, host.hostIp);
   const port = Number(new URL(ctrl.url).port);
   await host.forward(8080, port);
   // No kubelet runs Pods here, so the controller's Pod is a record with the test host's IP:
@@ -108,6 +109,44 @@ describe('kubeseal through the service proxy', () => {
     const v = await kubeseal(['--validate', '-f', 'rotated.yaml'], { env: env(), cwd: dir });
     expect(v.code).toBe(0);
   }, 60_000);
+
+  it('--re-encrypt -f DIR re-encrypts every SealedSecret file in a tree, keeping comments and leaving other files alone', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const seal = async (name: string, fmt: string) => (await kubeseal(['-o', fmt], { input: secretYaml(name, `v-${name}`), env: env(), cwd: dir })).stdout;
+    const tree = join(dir, 'gitops');
+    mkdirSync(join(tree, 'apps/a'), { recursive: true });
+    mkdirSync(join(tree, '.git'), { recursive: true });
+    const multi = `# team a secrets: sealed, safe to commit\n${(await seal('one', 'yaml')).replace(/^---\n/, '')}---\n${(await seal('two', 'yaml')).replace(/^---\n/, '')}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n`;
+    writeFileSync(join(tree, 'apps/a/secrets.yaml'), multi);
+    writeFileSync(join(tree, 'apps/three.json'), await seal('three', 'json'));
+    const other = 'apiVersion: v1\nkind: ConfigMap  # not a SealedSecret\nmetadata: {name: x}\n';
+    writeFileSync(join(tree, 'apps/other.yaml'), other);
+    writeFileSync(join(tree, '.git/ignored.yaml'), await seal('ignored', 'yaml'));
+    writeFileSync(join(tree, 'apps/broken.yaml'), 'kind: SealedSecret\nmetadata: [oops\n');
+    const keysBefore = await ctrl.metric('sealed_secrets_controller_keys');
+    ctrl.proc.kill('SIGUSR1');
+    await waitFor(async () => (await ctrl.metric('sealed_secrets_controller_keys')) === keysBefore + 1, 30_000, 'another rotated key');
+    const newFp = await (async () => {
+      const { createPublicKey } = await import('node:crypto');
+      const { publicKeyFingerprint } = await import('../../src/index.js');
+      return publicKeyFingerprint(createPublicKey((await kubeseal(['--fetch-cert'], { env: env(), cwd: dir })).stdout));
+    })();
+    const r = await kubeseal(['--re-encrypt', '-f', 'gitops'], { env: env(), cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr, r.stderr).toContain('re-encrypted 3 SealedSecret(s) in 2 file(s) under gitops; 1 failed');
+    expect(r.stderr).toContain('error: gitops/apps/broken.yaml: cannot be parsed');
+    const after = readFileSync(join(tree, 'apps/a/secrets.yaml'), 'utf8');
+    expect(after.startsWith('# team a secrets: sealed, safe to commit\n')).toBe(true);
+    const docs = after.split(/^---$/m).map((d) => parseYaml(d));
+    expect(docs.map((d) => d.kind)).toEqual(['SealedSecret', 'SealedSecret', 'ConfigMap']);
+    for (const d of docs.slice(0, 2)) expect(d.metadata.annotations['sealed-secrets-ts.io/key-fingerprints']).toBe(newFp);
+    expect(JSON.parse(readFileSync(join(tree, 'apps/three.json'), 'utf8')).metadata.annotations['sealed-secrets-ts.io/key-fingerprints']).toBe(newFp);
+    expect(readFileSync(join(tree, 'apps/other.yaml'), 'utf8')).toBe(other);
+    expect(readFileSync(join(tree, '.git/ignored.yaml'), 'utf8')).not.toContain(newFp);
+    const v = await kubeseal(['--validate', '-f', 'gitops/apps/three.json'], { env: env(), cwd: dir });
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+  }, 90_000);
 
   it('says which Service is missing when --controller-name is wrong', async () => {
     const r = await kubeseal(['--fetch-cert', '--controller-name', 'nope'], { env: env(), cwd: dir });
