@@ -196,8 +196,13 @@ async function main(): Promise<number | undefined> {
   // Vault has no watch: poll. Failures keep the keys held and are counted and logged.
   const poll = setInterval(() => {
     keys.updateMetrics();
+    // SealedSecrets per key, from which key opened each one (remembered, or recorded on its Secret).
+    const perKey = new Map<string, number>(keys.keys.map((k) => [k.fingerprint, 0]));
+    for (const fps of reconciler.openedBy.values()) for (const fp of fps) perKey.set(fp, (perKey.get(fp) ?? 0) + 1);
+    metrics.sealedSecretsPerKey.reset();
+    for (const [fp, n] of perKey) metrics.sealedSecretsPerKey.set({ fingerprint: fp }, n);
     if (store.kind !== 'kubernetes') void keys.reload().catch((e: unknown) => log.warn('key store reload failed; serving from the keys in memory', { error: (e as Error).message }));
-  }, config.keyStorePollIntervalMs);
+  }, Math.min(config.keyStorePollIntervalMs, 30_000));
   poll.unref();
 
   controller.startInformers();

@@ -107,6 +107,21 @@ describe('sealed-secrets-keys', () => {
       expect((JSON.parse(inVault.stdout) as { keys: { fingerprint: string }[] }).keys.map((k) => k.fingerprint)).toEqual(active);
       const restored = await keysCli(['--key-store', 'vault', 'restore', join(dir, 'keys-backup.json')], env);
       expect(restored.stdout).toBe('1 keys restored, 1 already present\n');
+      // A controller switched to Vault serves the same sealing key and unseals everything.
+      await ctrl.stop();
+      ctrl = await startController(cluster.kubeconfig, ['--key-store', 'vault', '--key-store-poll-interval', '1s'], env);
+      await waitFor(async () => (await fetch(`${ctrl.url}/readyz`)).ok, 30_000, 'the Vault-backed controller');
+      expect(await ctrl.metric('sealed_secrets_controller_keys')).toBe(2);
+      expect(ctrl.logs.some((l) => l.includes('msg="key store: Vault"'))).toBe(true);
+      await cluster.admin.request({ method: 'DELETE', path: paths.secret('app', 'alpha') });
+      await waitFor(() => cluster.admin.request({ method: 'GET', path: paths.secret('app', 'alpha') }).catch(() => undefined), 20_000, 'app/alpha restored by the Vault-backed controller');
+      // Vault goes away: the controller keeps serving from the keys it holds and says so.
+      await vault.down();
+      await waitFor(async () => /key store unreachable/.test(await (await fetch(`${ctrl.url}/readyz`)).text()), 60_000, 'readiness to report the outage');
+      expect((await fetch(`${ctrl.url}/readyz`)).status).toBe(200);
+      await cluster.admin.request({ method: 'DELETE', path: paths.secret('app', 'beta') });
+      await waitFor(() => cluster.admin.request({ method: 'GET', path: paths.secret('app', 'beta') }).catch(() => undefined), 20_000, 'app/beta restored during the outage');
+      await vault.up();
     } finally {
       await vault.stop();
     }
