@@ -1,43 +1,134 @@
 /**
- * `npm run bench [-- --quick] [-- --json FILE]`: the benchmarks, printed as a
- * table, optionally written as JSON for machines.
+ * `npm run bench` — the benchmarks SREs read to choose key size and pool size.
+ * Everything in one run, so ratios compare like with like on a noisy machine:
+ *  - references: OpenSSL's RSA private-operation rate on all cores
+ *    (`openssl speed -multi <cores> rsa<bits>`);
+ *  - bulk sync in-process (the real controller on an in-memory API): key sizes,
+ *    pool workers, retained keys, with and without key hints, and the same sync
+ *    with node-forge doing the decryption (the slow baseline);
+ *  - bulk sync against the real local API server (`--no-api-server` skips it);
+ *  - tinybench micro-benchmarks and the kubeseal start-up ratio.
+ * Flags: --quick, --json FILE, --secrets N, --items N, --key-sizes 2048,4096,
+ * --workers 1,2, --retained 1,12, --no-api-server, --no-micro.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KeySize } from '../src/index.js';
+import { generateRsaKeyPair, type KeySize } from '../src/index.js';
+import { runInProcess, type BenchKey, type SyncResult } from './bulk-sync.js';
 import { cryptoBench, startupBench } from './micro.js';
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+const argv = process.argv.slice(2);
+const has = (f: string) => argv.includes(f);
+const flag = (f: string, d: string) => (argv.indexOf(f) >= 0 ? argv[argv.indexOf(f) + 1]! : d);
+const nums = (f: string, d: string) => flag(f, d).split(',').map(Number);
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+/** OpenSSL's private-key (sign) operations per second on all cores. */
+function opensslRate(bits: number, cores: number, seconds: number): number {
+  const out = execFileSync('openssl', ['speed', '-multi', String(cores), '-seconds', String(seconds), `rsa${bits}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const lines = out.split('\n').filter((l) => new RegExp(`^rsa\\s+${bits}\\s+bits`).test(l.trim()));
+  const last = lines[lines.length - 1];
+  if (!last) throw new Error(`cannot read openssl speed output for rsa${bits}`);
+  const cols = last.trim().split(/\s+/);
+  return Number(cols[5]); // rsa <bits> bits <sign s> <verify s> <sign/s> <verify/s>
 }
 
 async function main(): Promise<void> {
-  const quick = process.argv.includes('--quick');
-  const sizes: KeySize[] = [2048, 4096];
-  const timeMs = quick ? 300 : 2000;
-  process.stderr.write(`crypto micro-benchmarks (${timeMs} ms per task)...\n`);
-  const micro = await cryptoBench(sizes, timeMs);
-  const kubeseal = join(__dirname, 'kubeseal.cjs');
-  process.stderr.write('start-up: kubeseal --cert c.pem < secret.yaml against node -e 0...\n');
-  const startup = await startupBench(kubeseal, quick ? 5 : 21);
+  const quick = has('--quick');
+  const cores = availableParallelism();
+  const secrets = Number(flag('--secrets', quick ? '500' : '3000'));
+  const items = Number(flag('--items', '1'));
+  const sizes = nums('--key-sizes', '2048,4096') as KeySize[];
+  const workerCounts = nums('--workers', cores > 1 ? `1,${cores}` : '1');
+  const retained = nums('--retained', '1,12');
+  const dist = __dirname;
 
-  const rows = micro.map((r) => [r.name, r.meanMs.toFixed(3), r.p99Ms.toFixed(3), r.opsPerSecond.toFixed(0), String(r.samples)]);
-  const speedups = sizes.map((bits) => {
-    const native = micro.find((r) => r.name === `unseal ${bits} node:crypto`)!;
-    const forge = micro.find((r) => r.name === `unseal ${bits} node-forge`)!;
-    return `unseal RSA-${bits}: node:crypto is ${(forge.meanMs / native.meanMs).toFixed(1)}x faster than node-forge`;
-  });
-  const widths = [24, 10, 10, 10, 8];
-  const line = (cols: string[]) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
-  console.log(line(['task', 'mean ms', 'p99 ms', 'ops/s', 'samples']));
-  for (const r of rows) console.log(line(r));
-  for (const s of speedups) console.log(s);
-  console.log(
-    `start-up: kubeseal seal ${startup.kubesealSealMs.toFixed(1)} ms vs node -e 0 ${startup.nodeBareMs.toFixed(1)} ms (median of ${startup.runs}): ratio ${startup.ratio.toFixed(2)} (target <= 2)`,
-  );
-  const json = flag('--json');
-  if (json) writeFileSync(json, JSON.stringify({ micro, startup, node: process.version, measuredAt: new Date().toISOString() }, null, 2) + '\n');
+  // The machine is shared and its speed drifts: the reference is measured before and after the
+  // in-process runs and averaged, and each in-process scenario keeps its best of --repeat runs.
+  const repeat = Number(flag('--repeat', quick ? '1' : '2'));
+  log(`references: openssl speed -multi ${cores} rsa{${sizes.join(',')}}`);
+  const refBefore = Object.fromEntries(sizes.map((b) => [b, opensslRate(b, cores, quick ? 1 : 3)]));
+
+  log(`generating ${Math.max(...retained)} keys of each size`);
+  const keys = new Map<number, BenchKey[]>();
+  for (const b of sizes) keys.set(b, await Promise.all(Array.from({ length: Math.max(...retained) }, () => generateRsaKeyPair(b))));
+
+  const results: SyncResult[] = [];
+  const run = async (s: Parameters<typeof runInProcess>[0]) => {
+    log(`in-process: ${s.secrets} x ${s.itemsPerSecret} item(s), RSA-${s.keySize}, ${s.workers} worker(s), ${s.retainedKeys} key(s), hints ${s.hints ? 'on' : 'off'}, ${s.engine}`);
+    let best: SyncResult | undefined;
+    for (let i = 0; i < (s.engine === 'node-forge' ? 1 : repeat); i++) {
+      const r = await runInProcess(s, keys.get(s.keySize)!, dist);
+      if (!best || r.coldSeconds < best.coldSeconds) best = r;
+    }
+    results.push(best!);
+  };
+  for (const b of sizes) {
+    for (const w of workerCounts) await run({ keySize: b, workers: w, retainedKeys: 1, secrets, itemsPerSecret: items, hints: true, engine: 'node:crypto' });
+    for (const r of retained.filter((r) => r > 1)) {
+      await run({ keySize: b, workers: cores, retainedKeys: r, secrets, itemsPerSecret: items, hints: true, engine: 'node:crypto' });
+      // Upstream's situation: no hint in the SealedSecret, keys tried in turn (newest first here).
+      await run({ keySize: b, workers: cores, retainedKeys: r, secrets: Math.ceil(secrets / 3), itemsPerSecret: items, hints: false, engine: 'node:crypto' });
+    }
+  }
+  const refAfter = Object.fromEntries(sizes.map((b) => [b, opensslRate(b, cores, quick ? 1 : 3)]));
+  const references = Object.fromEntries(sizes.map((b) => [b, (refBefore[b]! + refAfter[b]!) / 2]));
+  // The slow baseline: the same sync with node-forge decrypting (few objects: ~0.3 s per RSA-4096 operation).
+  for (const b of sizes) await run({ keySize: b, workers: cores, retainedKeys: 1, secrets: b >= 4096 ? 40 : 200, itemsPerSecret: items, hints: true, engine: 'node-forge' });
+
+  let apiServer: Record<string, unknown>[] = [];
+  if (!has('--no-api-server')) {
+    for (const b of quick ? [2048] : [4096]) {
+      log(`against the local API server: ${secrets} SealedSecrets, RSA-${b} (brings a cluster up)`);
+      const file = join(dist, `.cluster-sync-${b}.json`);
+      const r = spawnSync(process.execPath, [join(dist, 'cluster-sync.cjs'), '--secrets', String(secrets), '--key-size', String(b), '--json', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+      if (r.status === 0) apiServer.push(JSON.parse(readFileSync(file, 'utf8')));
+      else log(`the API-server run failed (exit ${r.status}); see above`);
+    }
+  }
+
+  let micro: unknown = undefined;
+  let startup: Awaited<ReturnType<typeof startupBench>> | undefined;
+  if (!has('--no-micro')) {
+    log('micro-benchmarks (tinybench) and kubeseal start-up');
+    micro = await cryptoBench(sizes, quick ? 300 : 1000);
+    startup = await startupBench(join(dist, 'kubeseal.cjs'), quick ? 5 : 15);
+  }
+
+  // The table.
+  const col = (s: unknown, w: number) => String(s).padStart(w);
+  console.log(`\nOpenSSL private operations/s on ${cores} cores (before / after the in-process runs): ${sizes.map((b) => `RSA-${b} ${refBefore[b]!.toFixed(0)} / ${refAfter[b]!.toFixed(0)}`).join(', ')}\n`);
+  console.log(['bits', 'workers', 'keys', 'hints', 'engine', 'secrets', 'cold s', 'unseals/s', 'rsa/item', '% openssl', 'warm s', 'warm rsa', 'new p50 ms', 'new p99 ms', 'rss MB'].map((h, i) => col(h, [5, 7, 5, 5, 12, 7, 7, 9, 8, 9, 7, 8, 10, 10, 7][i]!)).join(' '));
+  for (const r of results) {
+    const pct = (r.rsaOpsPerSecond / references[r.keySize]!) * 100;
+    console.log(
+      [r.keySize, r.workers, r.retainedKeys, r.hints ? 'on' : 'off', r.engine, r.secrets, r.coldSeconds.toFixed(2), r.unsealsPerSecond.toFixed(0), r.rsaOpsPerItem.toFixed(2), `${pct.toFixed(0)}%`, r.warmSeconds.toFixed(2), r.warmRsaOps, r.newObjectP50Ms.toFixed(0), r.newObjectP99Ms.toFixed(0), r.rssMb.toFixed(0)]
+        .map((v, i) => col(v, [5, 7, 5, 5, 12, 7, 7, 9, 8, 9, 7, 8, 10, 10, 7][i]!))
+        .join(' '),
+    );
+  }
+  for (const b of sizes) {
+    const one = results.find((r) => r.keySize === b && r.workers === 1 && r.engine === 'node:crypto' && r.retainedKeys === 1);
+    const all = results.find((r) => r.keySize === b && r.workers === cores && r.engine === 'node:crypto' && r.retainedKeys === 1);
+    const forge = results.find((r) => r.keySize === b && r.engine === 'node-forge');
+    if (one && all && cores > 1) console.log(`RSA-${b}: ${cores} workers unseal ${(all.unsealsPerSecond / one.unsealsPerSecond).toFixed(2)}x as fast as 1 (target >= ${(0.9 * cores).toFixed(1)}x)`);
+    if (all && forge) console.log(`RSA-${b}: node:crypto syncs ${(all.unsealsPerSecond / forge.unsealsPerSecond).toFixed(0)}x as fast as node-forge (${forge.unsealsPerSecond.toFixed(1)} unseals/s)`);
+  }
+  for (const a of apiServer) console.log(`API server: ${JSON.stringify(a)}`);
+  if (startup) console.log(`kubeseal start-up: ${startup.kubesealSealMs.toFixed(0)} ms vs node -e 0 ${startup.nodeBareMs.toFixed(0)} ms: ratio ${startup.ratio.toFixed(2)} (target <= 2)`);
+
+  const json = flag('--json', '');
+  if (json) {
+    const scenarios = [
+      ...results.map((r) => ({ ...r, opensslRsaOpsPerSecond: references[r.keySize], fractionOfOpenssl: r.rsaOpsPerSecond / references[r.keySize]! })),
+      ...apiServer,
+    ];
+    writeFileSync(json, JSON.stringify({ machine: { cores, node: process.version }, references: { opensslRsaOpsPerSecond: references, before: refBefore, after: refAfter }, scenarios, micro, startup }, null, 2) + '\n');
+    log(`wrote ${json}`);
+  }
+  apiServer = [];
 }
 
 main().catch((e: unknown) => {

@@ -5,7 +5,7 @@
  * SealedSecret is picked up ahead of any resync backlog.
  */
 import { ANNOTATION_MANAGED, ANNOTATION_PATCH, KIND, type SealedSecret, type Secret } from '../src/index.js';
-import { paths, type KubeClient } from './kube/client.js';
+import { paths, type KubeApi } from './kube/client.js';
 import { Informer, keyOf, type KubeObject } from './kube/informer.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -54,7 +54,7 @@ export class Controller {
   readonly outcomes = new Map<Outcome, number>();
 
   constructor(
-    client: KubeClient,
+    client: KubeApi,
     private readonly reconciler: Reconciler,
     private readonly log: Logger,
     private readonly metrics: Metrics,

@@ -1,6 +1,6 @@
 /** Kubernetes Events for SealedSecrets (upstream recorder component "sealed-secrets"). Best effort: a failed Event is logged, never retried. */
 import { API_VERSION, KIND, type SealedSecret } from '../src/index.js';
-import { paths, type KubeClient } from './kube/client.js';
+import { paths, type KubeApi } from './kube/client.js';
 import { TokenBucket } from './kube/rate-limiter.js';
 import type { Logger } from './log.js';
 import type { EventSink } from './reconciler.js';
@@ -17,7 +17,7 @@ export class EventRecorder implements EventSink {
   static readonly MAX_PENDING = 1000;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
     private readonly host = 'sealed-secrets-controller',

@@ -5,7 +5,7 @@
  * acquire when the lease is free or expired, renew every retry period, give up
  * when a renewal has not succeeded within the renew deadline.
  */
-import { ApiError, paths, type KubeClient } from './kube/client.js';
+import { ApiError, paths, type KubeApi } from './kube/client.js';
 import type { Logger } from './log.js';
 
 export interface LeaderOptions {
@@ -35,7 +35,7 @@ export class LeaderElector {
   #onStop: () => void = () => undefined;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly log: Logger,
     private readonly o: LeaderOptions,
   ) {}

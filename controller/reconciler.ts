@@ -25,7 +25,7 @@ import {
   type SealedSecretStatus,
   type Secret,
 } from '../src/index.js';
-import { ApiError, paths, type KubeClient } from './kube/client.js';
+import { ApiError, paths, type KubeApi } from './kube/client.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { UnsealPool } from './unseal-pool.js';
@@ -60,7 +60,7 @@ export interface EventSink {
 }
 
 export interface ReconcilerDeps {
-  client: KubeClient;
+  client: KubeApi;
   getSealedSecret(key: string): SealedSecret | undefined;
   getSecret(key: string): Secret | undefined;
   pool: UnsealPool;

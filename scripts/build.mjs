@@ -20,6 +20,6 @@ const common = {
 };
 
 await build({ ...common, entryPoints: { kubeseal: 'cli/main.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
-await build({ ...common, entryPoints: { bench: 'bench/main.ts', 'cluster-sync': 'bench/cluster-sync.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
+await build({ ...common, entryPoints: { bench: 'bench/main.ts', 'cluster-sync': 'bench/cluster-sync.ts', 'forge-worker': 'bench/forge-worker.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
 await build({ ...common, entryPoints: { demo: 'scripts/demo.ts', 'demo-offline': 'scripts/demo-offline.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });
 await build({ ...common, entryPoints: { 'sealed-secrets-controller': 'controller/main.ts', 'unseal-worker': 'controller/unseal-worker.ts', 'sealed-secrets-keys': 'controller/keys-cli.ts' }, outdir: 'dist', format: 'cjs', outExtension: { '.js': '.cjs' } });

@@ -7,7 +7,7 @@
  * panics on one).
  */
 import { LABEL_SEALING_KEY, SealedSecretsError, isSealedSecretsError, keyFromSecret, keyToSecret, publicKeyFingerprint, type Secret } from '../../src/index.js';
-import { ApiError, paths, type KubeClient } from '../kube/client.js';
+import { ApiError, paths, type KubeApi } from '../kube/client.js';
 import type { KeyStore, NewKey, StoredKey } from './key-store.js';
 
 /** Ours, ignored by upstream (which uses every active key at once). */
@@ -24,7 +24,7 @@ export class KubernetesKeyStore implements KeyStore {
   readonly kind = 'kubernetes';
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly o: KubernetesKeyStoreOptions,
   ) {}
 

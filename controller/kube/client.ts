@@ -47,13 +47,19 @@ export interface WatchEvent<T> {
   object: T;
 }
 
+/** What the controller needs of the API: one request, and a watch. KubeClient is the real one. */
+export interface KubeApi {
+  request<T = unknown>(req: KubeRequest): Promise<T>;
+  watch<T>(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<void>;
+}
+
 export interface KubeClientOptions {
   qps: number;
   burst: number;
   userAgent?: string;
 }
 
-export class KubeClient {
+export class KubeClient implements KubeApi {
   readonly server: string;
   readonly #kc: KubeConfig;
   readonly #limiter: TokenBucket;

@@ -5,7 +5,7 @@
  * ListWatch does not restart after an error; we own restarts).
  * Handlers only receive objects; what to do with them is the caller's business.
  */
-import { ApiError, type KubeClient, type WatchEvent } from './client.js';
+import { ApiError, type KubeApi, type WatchEvent } from './client.js';
 
 export interface KubeObject {
   metadata: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; [k: string]: unknown };
@@ -42,7 +42,7 @@ export class Informer<T extends KubeObject> {
   lists = 0;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly options: InformerOptions,
   ) {}
 
