@@ -151,10 +151,28 @@ export class Controller {
     this.log.info('reconciling', { concurrency: this.o.concurrency, sealedSecrets: this.sealedSecrets.reduce((n, i) => n + i.cache.size, 0) });
   }
 
+  /**
+   * Stops taking work (leadership lost): each worker finishes the reconcile it is in and
+   * stops; queued keys stay queued for when this replica leads again.
+   */
+  pauseWorkers(): void {
+    this.#running = false;
+    this.#generation++;
+  }
+
+  #generation = 0;
+
   async #worker(): Promise<void> {
-    while (this.#running) {
+    const generation = this.#generation;
+    while (this.#running && generation === this.#generation) {
       const item = await this.queue.get();
       if (!item) return;
+      if (!this.#running || generation !== this.#generation) {
+        // Paused while waiting: hand the key back untouched.
+        this.queue.done(item.key);
+        this.queue.add(item.key, item.priority);
+        return;
+      }
       const d = this.queue.depth();
       this.metrics.queueDepth.set({ lane: 'high' }, d.high);
       this.metrics.queueDepth.set({ lane: 'low' }, d.low);

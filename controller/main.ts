@@ -231,9 +231,12 @@ async function main(): Promise<number | undefined> {
     elector.run(
       () => void lead().catch((e: unknown) => log.error('starting as leader failed', { error: (e as Error).message })),
       () => {
-        // Another replica may already be writing: stop at once and let the pod restart as a follower.
-        log.error('leadership lost; exiting so that only one replica writes');
-        process.exit(1);
+        // Another replica may take over: stop writing, keep the caches and the HTTP endpoints,
+        // and campaign again (an API server outage longer than the renew deadline ends here too).
+        log.warn('leadership lost; reconciling paused until this replica leads again');
+        metrics.isLeader.set(0);
+        keys.stopRenewal();
+        controller.pauseWorkers();
       },
     );
   } else {
