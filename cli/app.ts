@@ -35,7 +35,9 @@ async function parseArgs(cmdline: readonly string[], io: CliIo): Promise<Kubesea
     failure ??= (e as Error).message;
   }
   if (failure !== undefined) {
-    io.writeStderr(`error: ${failure}\nRun 'kubeseal --help' for usage.\n`);
+    // yargs spreads some messages over several lines: one line, as every kubeseal error.
+    const line = failure.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    io.writeStderr(`error: ${line}\nRun 'kubeseal --help' for usage.\n`);
     return EXIT_USAGE;
   }
   if (output) {

@@ -30,6 +30,7 @@ export {
   PLURAL,
   VERSION,
   objectRef,
+  printable,
   type ObjectMeta,
   type OwnerReference,
   type SealedSecret,

@@ -12,6 +12,7 @@ import {
   KIND,
   STRIPPED_TEMPLATE_ANNOTATIONS,
   objectRef,
+  printable,
   type ObjectMeta,
   type SealedSecret,
   type Secret,
@@ -83,7 +84,7 @@ export function sealSecret(secret: Secret, key: SealingKey, options: SealOptions
   }
   const ref = objectRef(secret.metadata);
   if (secret.kind !== undefined && secret.kind !== 'Secret') {
-    throw new SealedSecretsError('ERR_WRONG_KIND', `${secret.kind} ${ref} is not a Secret`, {
+    throw new SealedSecretsError('ERR_WRONG_KIND', `${printable(secret.kind)} ${ref} is not a Secret`, {
       hint: 'kubeseal seals objects of kind Secret (apiVersion v1)',
     });
   }
@@ -208,7 +209,7 @@ function assertSealedSecretShape(ss: SealedSecret): void {
   }
   const ref = objectRef(ss.metadata);
   if (ss.kind !== undefined && ss.kind !== KIND) {
-    throw new SealedSecretsError('ERR_WRONG_KIND', `${ss.kind} ${ref} is not a SealedSecret`);
+    throw new SealedSecretsError('ERR_WRONG_KIND', `${printable(ss.kind)} ${ref} is not a SealedSecret`);
   }
   if (!ss.metadata || typeof ss.metadata !== 'object' || typeof ss.metadata.name !== 'string' || !ss.metadata.name) {
     throw new SealedSecretsError('ERR_INVALID_INPUT', 'the SealedSecret has no metadata.name');

@@ -115,8 +115,19 @@ export interface SealedSecret {
   status?: SealedSecretStatus;
 }
 
+/**
+ * An identifier as it may appear in a one-line message: control characters escaped (a name
+ * with a newline must not forge a second log line), non-strings shown by type, long ones cut.
+ */
+export function printable(v: unknown): string {
+  if (typeof v !== 'string') return v === undefined || v === null ? '' : `<${Array.isArray(v) ? 'array' : typeof v}>`;
+  const cut = v.length > 253 ? `${v.slice(0, 253)}...` : v;
+  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(cut) ? JSON.stringify(cut) : cut;
+}
+
 /** The `ns/name` that names an object in messages. */
 export function objectRef(meta: ObjectMeta | undefined | null): string {
-  const name = meta?.name ?? '<unnamed>';
-  return meta?.namespace ? `${meta.namespace}/${name}` : name;
+  const name = printable(meta?.name) || '<unnamed>';
+  const ns = printable(meta?.namespace);
+  return ns ? `${ns}/${name}` : name;
 }

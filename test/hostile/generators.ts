@@ -23,6 +23,19 @@ export const junk: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   ),
 })).value;
 
+/** Junk for identifier positions (kind, names): echoing those is how errors name the object, so they carry no marker. */
+export const idJunk: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.string(),
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 3 }),
+  ),
+})).value;
+
 const name = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.string(), fc.constant(''), fc.integer(), fc.constant(null));
 
 /** SealedSecret-shaped objects with broken fields: missing, wrong types, bad base64, truncated or oversized blobs. */
@@ -39,18 +52,18 @@ export function brokenSealedSecret(validBlob: string): fc.Arbitrary<unknown> {
   );
   return fc.record(
     {
-      apiVersion: fc.oneof(fc.constant('bitnami.com/v1alpha1'), junk),
-      kind: fc.oneof(fc.constant('SealedSecret'), fc.constant('Secret'), junk),
+      apiVersion: fc.oneof(fc.constant('bitnami.com/v1alpha1'), idJunk),
+      kind: fc.oneof(fc.constant('SealedSecret'), fc.constant('Secret'), idJunk),
       metadata: fc.oneof(
-        fc.record({ name, namespace: name, annotations: fc.oneof(fc.constant(undefined), fc.dictionary(fc.constantFrom('sealedsecrets.bitnami.com/cluster-wide', 'sealedsecrets.bitnami.com/namespace-wide', 'x'), fc.oneof(fc.constant('true'), fc.constant('True'), junk))) }, { requiredKeys: [] }),
-        junk,
+        fc.record({ name, namespace: name, annotations: fc.oneof(fc.constant(undefined), fc.dictionary(fc.constantFrom('sealedsecrets.bitnami.com/cluster-wide', 'sealedsecrets.bitnami.com/namespace-wide', 'x'), fc.oneof(fc.constant('true'), fc.constant('True'), idJunk))) }, { requiredKeys: [] }),
+        idJunk,
       ),
       spec: fc.oneof(
         fc.record(
           {
             encryptedData: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), blob, { maxKeys: 5 }), junk),
             template: fc.oneof(
-              fc.record({ type: fc.oneof(fc.string(), junk), metadata: junk, data: fc.oneof(fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string(), fc.constant('{{ .x }}'), fc.constant('{{ if }}'), fc.constant(`{{ "${MARKER}" | b64dec }}`), junk), { maxKeys: 3 }), junk) }, { requiredKeys: [] }),
+              fc.record({ type: fc.oneof(fc.string(), idJunk), metadata: idJunk, data: fc.oneof(fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string(), fc.constant('{{ .x }}'), fc.constant('{{ if }}'), fc.constant(`{{ "${MARKER}" | b64dec }}`), junk), { maxKeys: 3 }), junk) }, { requiredKeys: [] }),
               junk,
             ),
             data: fc.oneof(fc.constant(undefined), fc.base64String({ maxLength: 100 }), junk),
@@ -69,7 +82,7 @@ export const brokenDocument: fc.Arbitrary<string | Uint8Array> = fc.oneof(
   fc.string(),
   fc.uint8Array({ maxLength: 300 }),
   junk.map((v) => JSON.stringify(v) ?? 'null'),
-  junk.map((v) => `kind: Secret\nmetadata: ${JSON.stringify(v)}\nstringData: {pw: ${MARKER}}\n`),
+  idJunk.map((v) => `kind: Secret\nmetadata: ${JSON.stringify(v)}\nstringData: {pw: ${MARKER}}\n`),
   fc.constantFrom(
     `{"kind":"Secret","stringData":{"pw":${MARKER}}}`,
     `kind: Secret\nmetadata: [${MARKER}\n`,
