@@ -152,6 +152,9 @@ export class KubeClient implements KubeApi {
     const opts = await this.#options({ method: 'GET', path }, url, {});
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     await new Promise<void>((resolve, reject) => {
+      // An error raised by the handler (e.g. a 410 ERROR event) must reach the caller as it is.
+      let failure: unknown;
+      const done = () => (failure ? reject(failure) : resolve());
       const r = send({ ...opts, signal }, (res) => {
         if ((res.statusCode ?? 0) >= 300) {
           const chunks: Buffer[] = [];
@@ -171,16 +174,21 @@ export class KubeClient implements KubeApi {
             try {
               onEvent(JSON.parse(line) as WatchEvent<T>);
             } catch (e) {
-              r.destroy(e as Error);
+              failure = e;
+              r.destroy();
               return;
             }
           }
         });
-        res.on('end', () => resolve());
-        res.on('error', (e) => (signal.aborted ? resolve() : reject(new ApiError(0, 'NetworkError', `watch ${path}: ${e.message}`))));
-        res.on('aborted', () => resolve());
+        res.on('end', done);
+        res.on('error', (e) => (failure ? reject(failure) : signal.aborted ? resolve() : reject(new ApiError(0, 'NetworkError', `watch ${path}: ${e.message}`))));
+        // A server that dies mid-stream may end the response with neither 'end' nor 'error'.
+        res.on('close', done);
       });
-      r.on('error', (e) => (signal.aborted ? resolve() : reject(new ApiError(0, 'NetworkError', `watch ${path}: ${e.message}`))));
+      // A watch that goes silent past its own timeout (plus slack) is dead: drop it and re-watch.
+      const idleMs = (Number(query['timeoutSeconds'] ?? 300) + 60) * 1000;
+      r.setTimeout(idleMs, () => r.destroy(new Error('watch went silent')));
+      r.on('error', (e) => (failure ? reject(failure) : signal.aborted ? resolve() : reject(new ApiError(0, 'NetworkError', `watch ${path}: ${e.message}`))));
       r.end();
     });
   }

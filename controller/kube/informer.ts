@@ -146,11 +146,13 @@ export class Informer<T extends KubeObject> {
         attempt = 0;
       } catch (e) {
         if (!this.#running) return;
-        if (e instanceof ApiError && e.gone) {
+        if ((e instanceof ApiError && e.gone) || /too old resource version/i.test((e as Error).message ?? '')) {
           rv = undefined;
           continue;
         }
         attempt++;
+        // Watches that keep failing from one resourceVersion are re-listed from scratch.
+        if (attempt % 3 === 0) rv = undefined;
         this.options.onError?.(e, attempt);
         // The watch resumes from the last resourceVersion seen; a 410 above forces a re-list.
         await sleep(Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2));

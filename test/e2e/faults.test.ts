@@ -66,7 +66,9 @@ describe('faults', () => {
     const t0 = Date.now();
     cluster.run('restart-apiserver');
     await cluster.admin.request({ method: 'POST', path: paths.sealedSecrets(NS), body: seal('after-apiserver') });
-    await waitFor(async () => (await secretsMade('after-apiserver')).length === 1, 120_000, 'the Secret after the API server restart', 250);
+    await waitFor(async () => (await secretsMade('after-apiserver')).length === 1, 120_000, 'the Secret after the API server restart', 250).catch((e: Error) => {
+      throw new Error(`${e.message}; controller log tail:\n${ctrl.logs.slice(-15).join('\n')}`);
+    });
     console.log(`API server restart: new SealedSecret unsealed ${Date.now() - t0} ms after the restart began`);
     expect(ctrl.proc.exitCode).toBeNull();
   }, 180_000);
