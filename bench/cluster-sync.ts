@@ -55,7 +55,8 @@ async function run(cluster: Cluster, n: number, keySize: string, workers: string
   const ns = 'bench';
   await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
   await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'baseline' } } });
-  const args = ['--key-size', keySize, '--workers', workers, '--leader-elect=false'];
+  const qps = flag('--qps', '');
+  const args = ['--key-size', keySize, '--workers', workers, '--leader-elect=false', ...(qps ? ['--kubeclient-qps', qps, '--kubeclient-burst', qps === '-1' ? '1000' : String(Number(qps) * 2)] : [])];
   let ctrl = await startController(cluster.kubeconfig, args);
   try {
     const cert = await waitFor(async () => {
@@ -115,6 +116,7 @@ async function run(cluster: Cluster, n: number, keySize: string, workers: string
       secrets: n,
       itemsPerSecret: 2,
       keySize: Number(keySize),
+      kubeclientQps: qps ? Number(qps) : 50,
       workers: Number(workers) || undefined,
       baselineCreateSeconds: baselineSeconds,
       coldSeconds,
