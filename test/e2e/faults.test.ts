@@ -87,4 +87,10 @@ describe('faults', () => {
     expect(ctrl.proc.exitCode).toBeNull();
     expect(await allSynced('bulk-', 300)).toBe(true);
   }, 180_000);
+
+  it('through all of it, no plaintext or key material reached the logs, Events or metrics', async () => {
+    const haystack = [ctrl.logs.join('\n'), JSON.stringify(await cluster.admin.request({ method: 'GET', path: paths.events(NS) })), await (await fetch(`${ctrl.metricsUrl}/metrics`)).text()].join('\n');
+    expect(haystack).not.toMatch(/v-bulk-\d+|v-after-/);
+    expect(haystack).not.toMatch(/di1idWxr|PRIVATE KEY/); // base64 of "v-bulk", key PEM
+  });
 });
