@@ -184,3 +184,14 @@ describe('key hints', () => {
     expect(unsealSealedSecret(unhinted, ring).rsaOperations).toBe(4);
   });
 });
+
+describe('found by the hostile-input tests', () => {
+  it('a template.data value that is not a string is a template error, not a crash', () => {
+    const k = keys.find((k) => k.id === 'dev-rsa2048')!;
+    const ss = sealSecret({ metadata: { name: 'n', namespace: 'ns' }, stringData: { a: 'b' } }, { publicKey: createPublicKey(k.certPem) });
+    ss.spec.template!.data = { weird: Object.create(null) as string };
+    const e = thrown(() => unsealSealedSecret(ss, ringFor(k.privateKeyPem)));
+    expect(e.code).toBe('ERR_TEMPLATE');
+    expect(e.message).toBe('template.data["weird"] must be a string (a template), not object');
+  });
+});

@@ -327,7 +327,8 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
     for (const [k, src] of Object.entries(templates)) {
       // A null template deletes the item, as upstream (Unseal: `if value == nil { delete(...) }`).
       if (src === null || src === undefined) data.delete(k);
-      else data.set(k, renderTemplate(k, typeof src === 'string' ? src : String(src), plaintexts));
+      else if (typeof src !== 'string') throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${printable(k)}"] must be a string (a template), not ${Array.isArray(src) ? 'an array' : typeof src}`);
+      else data.set(k, renderTemplate(k, src, plaintexts));
     }
     secret = { metadata: tmeta };
     if (template.type) secret.type = template.type;

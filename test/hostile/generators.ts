@@ -7,6 +7,14 @@ import fc from 'fast-check';
 
 export const MARKER = 'TOPSECRET-7f3a';
 
+/**
+ * A fixed seed by default, so a CI run is reproducible; FUZZ_SEED=random explores (the seed is
+ * printed, to replay a failure with FUZZ_SEED=<seed>).
+ */
+export const FUZZ_SEED = process.env['FUZZ_SEED'] === 'random' ? Date.now() % 2 ** 31 : Number(process.env['FUZZ_SEED'] ?? 20261128);
+fc.configureGlobal({ seed: FUZZ_SEED });
+console.log(`hostile-input generators: seed ${FUZZ_SEED}`);
+
 /** Arbitrary JSON-ish values, sometimes deep, sometimes carrying the marker. */
 export const junk: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
