@@ -7,11 +7,10 @@
  */
 import { createHmac, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { Controller } from '../controller/controller.js';
-import { EventRecorder } from '../controller/events.js';
+import { assembleController } from '../controller/assemble.js';
+import type { Controller } from '../controller/controller.js';
 import { createLogger } from '../controller/log.js';
 import { createMetrics } from '../controller/metrics.js';
-import { Reconciler } from '../controller/reconciler.js';
 import { UnsealPool } from '../controller/unseal-pool.js';
 import { publicKeyFingerprint, sealSecret } from '../src/index.js';
 import { MemoryApi } from './memory-api.js';
@@ -48,24 +47,9 @@ export interface SyncResult extends SyncScenario {
 const quiet = createLogger({ level: 'error', format: 'json', write: () => undefined });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function wire(api: MemoryApi, pool: UnsealPool, keys: BenchKey[], workers: number) {
-  const metrics = createMetrics('bench');
+function wire(api: MemoryApi, pool: UnsealPool, keys: BenchKey[]): Controller {
   const macKey = createHmac('sha256', keys[0]!.privateKey.export({ type: 'pkcs1', format: 'der' })).update('sealed-secrets-ts content-mac v1').digest();
-  let controller!: Controller;
-  const reconciler = new Reconciler({
-    client: api,
-    getSealedSecret: (k) => controller.getSealedSecret(k),
-    getSecret: (k) => controller.getSecret(k),
-    pool,
-    events: new EventRecorder(api, quiet),
-    metrics,
-    log: quiet,
-    config: { updateStatus: true, maxUnsealRetries: 5, oldGcBehavior: false },
-    macKey: () => macKey,
-    now: () => new Date(),
-  });
-  controller = new Controller(api, reconciler, quiet, metrics, { namespaces: undefined, skipRecreate: false, maxUnsealRetries: 5, concurrency: Math.max(4, workers * 4) });
-  return controller;
+  return assembleController({ api, pool, log: quiet, metrics: createMetrics('bench'), macKey: () => macKey }).controller;
 }
 
 async function until(f: () => boolean, what: string, timeoutMs = 30 * 60_000): Promise<void> {
@@ -98,7 +82,7 @@ export async function runInProcess(s: SyncScenario, allKeys: BenchKey[], distDir
   await Promise.all(Array.from({ length: s.workers * 2 }, () => pool.unseal(sealSecret({ metadata: { name: 'w', namespace: 'w' }, stringData: { a: 'b' } }, { publicKey: keys[keys.length - 1]!.publicKey })).catch(() => undefined)));
   const rsaBefore = pool.rsaOperations;
 
-  const cold = wire(api, pool, keys, s.workers);
+  const cold = wire(api, pool, keys);
   const t0 = performance.now();
   cold.startInformers();
   await cold.startWorkers();
@@ -121,7 +105,7 @@ export async function runInProcess(s: SyncScenario, allKeys: BenchKey[], distDir
   const coldRsa = pool.rsaOperations - rsaBefore;
   cold.stop();
 
-  const warm = wire(api, pool, keys, s.workers);
+  const warm = wire(api, pool, keys);
   const rsaWarmBefore = pool.rsaOperations;
   const t1 = performance.now();
   warm.startInformers();

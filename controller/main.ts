@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LABEL_SEALING_KEY, argsFromEnv, type SealedSecret } from '../src/index.js';
 import { CONTROLLER_FLAGS, buildControllerParser, configFromArgs, type ControllerConfig } from './config.js';
-import { Controller } from './controller.js';
+import { assembleController } from './assemble.js';
 import { EventRecorder } from './events.js';
 import { createMainServer, createMetricsServer, parseListenAddr } from './http.js';
 import { KubeClient, paths } from './kube/client.js';
@@ -20,7 +20,6 @@ import { VaultKeyStore } from './keystore/vault-key-store.js';
 import { LeaderElector } from './leader.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { Reconciler } from './reconciler.js';
 import { UnsealPool } from './unseal-pool.js';
 
 declare const __KUBESEAL_VERSION__: string | undefined;
@@ -132,26 +131,15 @@ async function main(): Promise<number | undefined> {
     orderBy: config.keyOrderPriority,
     activationDelayMs: config.keyActivationDelayMs,
   });
-  const events = new EventRecorder(client, log, () => new Date(), hostname());
-  let controller!: Controller;
-  const reconciler = new Reconciler({
-    client,
-    getSealedSecret: (k) => controller.getSealedSecret(k),
-    getSecret: (k) => controller.getSecret(k),
+  const { controller, reconciler } = assembleController({
+    api: client,
     pool,
-    events,
-    metrics,
     log,
-    config: { updateStatus: config.updateStatus, maxUnsealRetries: config.maxUnsealRetries, oldGcBehavior: config.oldGcBehavior },
+    metrics,
     macKey: () => keys.macKey(),
-    now: () => new Date(),
-  });
-  controller = new Controller(client, reconciler, log, metrics, {
-    namespaces: config.namespaces,
-    labelSelector: config.labelSelector,
-    skipRecreate: config.skipRecreate,
-    maxUnsealRetries: config.maxUnsealRetries,
-    concurrency: config.concurrency,
+    events: new EventRecorder(client, log, () => new Date(), hostname()),
+    reconciler: { updateStatus: config.updateStatus, maxUnsealRetries: config.maxUnsealRetries, oldGcBehavior: config.oldGcBehavior },
+    controller: { namespaces: config.namespaces, labelSelector: config.labelSelector, skipRecreate: config.skipRecreate, concurrency: config.concurrency },
   });
 
   let informersSynced = false;

@@ -11,12 +11,10 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryApi } from '../../bench/memory-api.js';
-import { Controller } from '../../controller/controller.js';
-import { EventRecorder } from '../../controller/events.js';
+import { assembleController } from '../../controller/assemble.js';
 import { createMainServer } from '../../controller/http.js';
 import { createLogger } from '../../controller/log.js';
 import { createMetrics } from '../../controller/metrics.js';
-import { Reconciler } from '../../controller/reconciler.js';
 import { UnsealPool } from '../../controller/unseal-pool.js';
 import { KeyRing, SealedSecretsError, parsePrivateKeyPem, sealSecret, unsealSealedSecret, type SealedSecret } from '../../src/index.js';
 import { vectorKeys } from '../vectors.js';
@@ -76,22 +74,8 @@ describe('the controller with hostile SealedSecrets', () => {
     });
     for (let i = 0; i < 20; i++) api.put('sealedsecrets', good(`good-${i}`) as never);
     const before = new Map(victims.map((v) => [v, JSON.stringify(api.get('secrets', v))]));
-    const metrics = createMetrics('fuzz');
     const macKey = createHmac('sha256', 'k').digest();
-    let controller!: Controller;
-    const reconciler = new Reconciler({
-      client: api,
-      getSealedSecret: (k) => controller.getSealedSecret(k),
-      getSecret: (k) => controller.getSecret(k),
-      pool,
-      events: new EventRecorder(api, log),
-      metrics,
-      log,
-      config: { updateStatus: true, maxUnsealRetries: 1, oldGcBehavior: false },
-      macKey: () => macKey,
-      now: () => new Date(),
-    });
-    controller = new Controller(api, reconciler, log, metrics, { namespaces: undefined, skipRecreate: false, maxUnsealRetries: 1, concurrency: 8 });
+    const { controller } = assembleController({ api, pool, log, metrics: createMetrics('fuzz'), macKey: () => macKey, reconciler: { maxUnsealRetries: 1 }, controller: { concurrency: 8 } });
     controller.startInformers();
     await controller.startWorkers();
     const deadline = Date.now() + 120_000;

@@ -8,11 +8,10 @@ import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryApi } from '../../bench/memory-api.js';
-import { Controller } from '../../controller/controller.js';
-import { EventRecorder } from '../../controller/events.js';
+import { assembleController } from '../../controller/assemble.js';
+import type { Controller } from '../../controller/controller.js';
 import { createLogger } from '../../controller/log.js';
 import { createMetrics } from '../../controller/metrics.js';
-import { Reconciler } from '../../controller/reconciler.js';
 import { UnsealPool } from '../../controller/unseal-pool.js';
 import { generateRsaKeyPair, sealSecret, type RsaKeyPair } from '../../src/index.js';
 
@@ -24,23 +23,8 @@ let pool: UnsealPool;
 const api = new MemoryApi();
 
 function controller(): Controller {
-  const metrics = createMetrics('load');
   const macKey = createHmac('sha256', 'load').digest();
-  let c!: Controller;
-  const r = new Reconciler({
-    client: api,
-    getSealedSecret: (k) => c.getSealedSecret(k),
-    getSecret: (k) => c.getSecret(k),
-    pool,
-    events: new EventRecorder(api, quiet),
-    metrics,
-    log: quiet,
-    config: { updateStatus: true, maxUnsealRetries: 5, oldGcBehavior: false },
-    macKey: () => macKey,
-    now: () => new Date(),
-  });
-  c = new Controller(api, r, quiet, metrics, { namespaces: undefined, skipRecreate: false, maxUnsealRetries: 5, concurrency: 8 });
-  return c;
+  return assembleController({ api, pool, log: quiet, metrics: createMetrics('load'), macKey: () => macKey, controller: { concurrency: 8 } }).controller;
 }
 
 const writes = () => (api.counts.get('POST') ?? 0) + (api.counts.get('PUT') ?? 0) + (api.counts.get('PATCH') ?? 0) - api.events;
