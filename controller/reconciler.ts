@@ -11,7 +11,6 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import {
   ANNOTATION_MANAGED,
   ANNOTATION_PATCH,
-  API_VERSION,
   EVENT_ERR_UNSEAL_FAILED,
   EVENT_ERR_UPDATE_FAILED,
   EVENT_UNSEALED,
@@ -314,5 +313,3 @@ export class Reconciler {
 function strip(s: Secret): unknown {
   return { type: s.type ?? 'Opaque', data: s.data ?? {}, labels: s.metadata.labels ?? {}, annotations: s.metadata.annotations ?? {}, ownerReferences: s.metadata.ownerReferences ?? [] };
 }
-
-export const OWNER_API_VERSION = API_VERSION;

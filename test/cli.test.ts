@@ -4,7 +4,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { KeyRing, buildSelfSignedCertificate, generateRsaKeyPair, parsePrivateKeyPem, unsealSealedSecret } from '../src/index.js';
 import { KUBESEAL, kubeseal, tempDir } from './cli-helpers.js';
@@ -313,7 +313,6 @@ describe('kubeseal help, version and completion', () => {
   });
 });
 
-afterAll(() => undefined);
 
 describe('kubeseal review fixes', () => {
   it('reads every flag from SEALED_SECRETS_<FLAG>, multi-word ones included, and ignores unknown variables', async () => {

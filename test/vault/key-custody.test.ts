@@ -5,7 +5,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KeyManager, type KeyManagerOptions } from '../../controller/keys.js';
 import type { KeyStore } from '../../controller/keystore/key-store.js';
 import { VaultKeyStore } from '../../controller/keystore/vault-key-store.js';
@@ -66,7 +66,6 @@ afterEach(async () => {
   stores.splice(0).forEach((s) => s.close());
   await vault.stop();
 });
-afterAll(() => undefined);
 
 describe('Vault key store (node-vault against the Vault KV v2 test server)', () => {
   it('stores keys as upstream key Secret fields plus metadata, lists with GET ?list, and loads them back', async () => {
