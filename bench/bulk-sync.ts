@@ -7,6 +7,7 @@
  */
 import { createHmac, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { assembleController } from '../controller/assemble.js';
 import type { Controller } from '../controller/controller.js';
 import { createLogger } from '../controller/log.js';
@@ -42,6 +43,10 @@ export interface SyncResult extends SyncScenario {
   newObjectP50Ms: number;
   newObjectP99Ms: number;
   rssMb: number;
+  /** The controller's main thread during the cold sync: the fraction of time it was busy (event-loop utilization)... */
+  mainThreadBusy: number;
+  /** ...and its busy time per SealedSecret, in ms. */
+  mainThreadMsPerObject: number;
 }
 
 const quiet = createLogger({ level: 'error', format: 'json', write: () => undefined });
@@ -84,6 +89,7 @@ export async function runInProcess(s: SyncScenario, allKeys: BenchKey[], distDir
 
   const cold = wire(api, pool, keys);
   const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
   cold.startInformers();
   await cold.startWorkers();
   const probes = 10;
@@ -102,6 +108,7 @@ export async function runInProcess(s: SyncScenario, allKeys: BenchKey[], distDir
   await until(() => (cold.outcomes.get('synced') ?? 0) >= s.secrets + probes, 'the cold sync');
   await probing;
   const coldSeconds = (performance.now() - t0) / 1000;
+  const elu = performance.eventLoopUtilization(elu0);
   const coldRsa = pool.rsaOperations - rsaBefore;
   cold.stop();
 
@@ -128,5 +135,7 @@ export async function runInProcess(s: SyncScenario, allKeys: BenchKey[], distDir
     newObjectP50Ms: percentile(probeMs, 50),
     newObjectP99Ms: percentile(probeMs, 99),
     rssMb,
+    mainThreadBusy: elu.utilization,
+    mainThreadMsPerObject: elu.active / (s.secrets + probes),
   };
 }

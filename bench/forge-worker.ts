@@ -5,7 +5,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { buildSecret, decryptError, planUnseal, privateKeyToPem, publicKeyFingerprint, toErrorJSON } from '../src/index.js';
-import type { WorkerInit, WorkerResult, WorkerTask } from '../controller/unseal-worker.js';
+import type { UnsealItem, UnsealItemResult, WorkerInit, WorkerResult, WorkerTask } from '../controller/unseal-worker.js';
 import { forgeDecrypt, forgeKeys, type ForgeKeys } from './forge-hybrid.js';
 
 const init = workerData as WorkerInit;
@@ -13,14 +13,13 @@ const keys: { fingerprint: string; forge: ForgeKeys; bytes: number }[] = init.ke
   .map((k) => ({ fingerprint: publicKeyFingerprint(k.publicKey), forge: forgeKeys(privateKeyToPem(k.privateKey)), bytes: (k.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8, t: k.orderingTime }))
   .sort((a, b) => b.t - a.t);
 
-export default function run(task: WorkerTask): WorkerResult {
+function unsealOne(item: UnsealItem): UnsealItemResult {
   try {
-    if (task.kind !== 'unseal') throw new Error('the forge baseline only unseals');
-    const plan = planUnseal(task.sealedSecret);
+    const plan = planUnseal(item.sealedSecret);
     const plaintexts = new Map<string, Buffer>();
     const openedBy: [string, string][] = [];
     let rsaOperations = 0;
-    const order = [...task.hints, ...plan.hints];
+    const order = [...item.hints, ...plan.hints];
     const ranked = [...keys].sort((a, b) => (order.indexOf(a.fingerprint) + 1 || 1e9) - (order.indexOf(b.fingerprint) + 1 || 1e9));
     const failed: string[] = [];
     for (const { key, blob } of plan.items) {
@@ -40,8 +39,13 @@ export default function run(task: WorkerTask): WorkerResult {
       if (!opened) failed.push(key);
     }
     if (failed.length) throw decryptError(failed);
-    return { ok: true, secret: buildSecret(task.sealedSecret, plaintexts), openedBy, rsaOperations };
+    return { ok: true, secret: buildSecret(item.sealedSecret, plaintexts), openedBy, rsaOperations };
   } catch (e) {
     return { ok: false, error: toErrorJSON(e) };
   }
+}
+
+export default function run(task: WorkerTask): WorkerResult {
+  if (task.kind !== 'unseal') return { ok: false, error: toErrorJSON(new Error('the forge baseline only unseals')) };
+  return { ok: true, results: task.items.map(unsealOne) };
 }

@@ -2,7 +2,7 @@
  * `npm run bench` — the benchmarks SREs read to choose key size and pool size.
  * Everything in one run, so ratios compare like with like on a noisy machine:
  *  - references: OpenSSL's RSA private-operation rate on all cores
- *    (`openssl speed -multi <cores> rsa<bits>`);
+ *    (`openssl speed -multi <cores> rsa<bits>`), measured right before and after each run;
  *  - bulk sync in-process (the real controller on an in-memory API): key sizes,
  *    pool workers, retained keys, with and without key hints, and the same sync
  *    with node-forge doing the decryption (the slow baseline);
@@ -45,23 +45,26 @@ async function main(): Promise<void> {
   const retained = nums('--retained', '1,12');
   const dist = __dirname;
 
-  // The machine is shared and its speed drifts: the reference is measured before and after the
-  // in-process runs and averaged, and each in-process scenario keeps its best of --repeat runs.
+  // The machine is shared and its speed drifts by 10-20% within minutes: each in-process run is
+  // compared with OpenSSL measured right before and right after it, and each scenario keeps its
+  // best of --repeat runs by that ratio.
   const repeat = Number(flag('--repeat', quick ? '1' : '2'));
-  log(`references: openssl speed -multi ${cores} rsa{${sizes.join(',')}}`);
-  const refBefore = Object.fromEntries(sizes.map((b) => [b, opensslRate(b, cores, quick ? 1 : 3)]));
-
+  const refSeconds = quick ? 1 : 2;
   log(`generating ${Math.max(...retained)} keys of each size`);
   const keys = new Map<number, BenchKey[]>();
   for (const b of sizes) keys.set(b, await Promise.all(Array.from({ length: Math.max(...retained) }, () => generateRsaKeyPair(b))));
 
-  const results: SyncResult[] = [];
+  const results: (SyncResult & { opensslRsaOpsPerSecond: number; fractionOfOpenssl: number })[] = [];
   const run = async (s: Parameters<typeof runInProcess>[0]) => {
     log(`in-process: ${s.secrets} x ${s.itemsPerSecret} item(s), RSA-${s.keySize}, ${s.workers} worker(s), ${s.retainedKeys} key(s), hints ${s.hints ? 'on' : 'off'}, ${s.engine}`);
-    let best: SyncResult | undefined;
+    let best: (typeof results)[number] | undefined;
     for (let i = 0; i < (s.engine === 'node-forge' ? 1 : repeat); i++) {
+      const before = opensslRate(s.keySize, cores, refSeconds);
       const r = await runInProcess(s, keys.get(s.keySize)!, dist);
-      if (!best || r.coldSeconds < best.coldSeconds) best = r;
+      const after = opensslRate(s.keySize, cores, refSeconds);
+      const reference = (before + after) / 2;
+      const scored = { ...r, opensslRsaOpsPerSecond: reference, fractionOfOpenssl: r.rsaOpsPerSecond / reference };
+      if (!best || scored.fractionOfOpenssl > best.fractionOfOpenssl) best = scored;
     }
     results.push(best!);
   };
@@ -73,8 +76,6 @@ async function main(): Promise<void> {
       await run({ keySize: b, workers: cores, retainedKeys: r, secrets: Math.ceil(secrets / 3), itemsPerSecret: items, hints: false, engine: 'node:crypto' });
     }
   }
-  const refAfter = Object.fromEntries(sizes.map((b) => [b, opensslRate(b, cores, quick ? 1 : 3)]));
-  const references = Object.fromEntries(sizes.map((b) => [b, (refBefore[b]! + refAfter[b]!) / 2]));
   // The slow baseline: the same sync with node-forge decrypting (few objects: ~0.3 s per RSA-4096 operation).
   for (const b of sizes) await run({ keySize: b, workers: cores, retainedKeys: 1, secrets: b >= 4096 ? 40 : 200, itemsPerSecret: items, hints: true, engine: 'node-forge' });
 
@@ -99,16 +100,17 @@ async function main(): Promise<void> {
 
   // The table.
   const col = (s: unknown, w: number) => String(s).padStart(w);
-  console.log(`\nOpenSSL private operations/s on ${cores} cores (before / after the in-process runs): ${sizes.map((b) => `RSA-${b} ${refBefore[b]!.toFixed(0)} / ${refAfter[b]!.toFixed(0)}`).join(', ')}\n`);
-  console.log(['bits', 'workers', 'keys', 'hints', 'engine', 'secrets', 'cold s', 'unseals/s', 'rsa/item', '% openssl', 'warm s', 'warm rsa', 'new p50 ms', 'new p99 ms', 'rss MB'].map((h, i) => col(h, [5, 7, 5, 5, 12, 7, 7, 9, 8, 9, 7, 8, 10, 10, 7][i]!)).join(' '));
+  console.log(`\nOpenSSL: private operations/s on ${cores} cores, measured right before and after each run (openssl speed -multi ${cores})\n`);
+  const widths = [5, 7, 5, 5, 12, 7, 7, 9, 8, 8, 9, 7, 8, 10, 10, 7, 9];
+  console.log(['bits', 'workers', 'keys', 'hints', 'engine', 'secrets', 'cold s', 'unseals/s', 'rsa/item', 'openssl', '% openssl', 'warm s', 'warm rsa', 'new p50 ms', 'new p99 ms', 'rss MB', 'main ms'].map((h, i) => col(h, widths[i]!)).join(' '));
   for (const r of results) {
-    const pct = (r.rsaOpsPerSecond / references[r.keySize]!) * 100;
     console.log(
-      [r.keySize, r.workers, r.retainedKeys, r.hints ? 'on' : 'off', r.engine, r.secrets, r.coldSeconds.toFixed(2), r.unsealsPerSecond.toFixed(0), r.rsaOpsPerItem.toFixed(2), `${pct.toFixed(0)}%`, r.warmSeconds.toFixed(2), r.warmRsaOps, r.newObjectP50Ms.toFixed(0), r.newObjectP99Ms.toFixed(0), r.rssMb.toFixed(0)]
-        .map((v, i) => col(v, [5, 7, 5, 5, 12, 7, 7, 9, 8, 9, 7, 8, 10, 10, 7][i]!))
+      [r.keySize, r.workers, r.retainedKeys, r.hints ? 'on' : 'off', r.engine, r.secrets, r.coldSeconds.toFixed(2), r.unsealsPerSecond.toFixed(0), r.rsaOpsPerItem.toFixed(2), r.opensslRsaOpsPerSecond.toFixed(0), `${(r.fractionOfOpenssl * 100).toFixed(0)}%`, r.warmSeconds.toFixed(2), r.warmRsaOps, r.newObjectP50Ms.toFixed(0), r.newObjectP99Ms.toFixed(0), r.rssMb.toFixed(0), r.mainThreadMsPerObject.toFixed(3)]
+        .map((v, i) => col(v, widths[i]!))
         .join(' '),
     );
   }
+  console.log('main ms: CPU time of the controller\'s main thread per SealedSecret during the cold sync (informers, queue, Secret and status writes, Events).');
   for (const b of sizes) {
     const one = results.find((r) => r.keySize === b && r.workers === 1 && r.engine === 'node:crypto' && r.retainedKeys === 1);
     const all = results.find((r) => r.keySize === b && r.workers === cores && r.engine === 'node:crypto' && r.retainedKeys === 1);
@@ -121,11 +123,8 @@ async function main(): Promise<void> {
 
   const json = flag('--json', '');
   if (json) {
-    const scenarios = [
-      ...results.map((r) => ({ ...r, opensslRsaOpsPerSecond: references[r.keySize], fractionOfOpenssl: r.rsaOpsPerSecond / references[r.keySize]! })),
-      ...apiServer,
-    ];
-    writeFileSync(json, JSON.stringify({ machine: { cores, node: process.version }, references: { opensslRsaOpsPerSecond: references, before: refBefore, after: refAfter }, scenarios, micro, startup }, null, 2) + '\n');
+    const scenarios = [...results, ...apiServer];
+    writeFileSync(json, JSON.stringify({ machine: { cores, node: process.version }, scenarios, micro, startup }, null, 2) + '\n');
     log(`wrote ${json}`);
   }
   apiServer = [];

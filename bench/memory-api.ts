@@ -7,6 +7,13 @@
 import type { KubeApi, KubeRequest, WatchEvent } from '../controller/kube/client.js';
 import { ApiError } from '../controller/kube/client.js';
 
+/**
+ * Write responses: the controller reads only their metadata, so a shallow copy stands in
+ * for the response body (a watch event and a stored object are each one deep copy, like
+ * one JSON decode on the wire).
+ */
+const shallow = (o: Obj): Obj => ({ ...o, metadata: { ...o.metadata } });
+
 type Obj = { metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; generation?: number; [k: string]: unknown }; [k: string]: unknown };
 
 export class MemoryApi implements KubeApi {
@@ -75,10 +82,10 @@ export class MemoryApi implements KubeApi {
         const body = req.body as Obj;
         const k = `${r.ns}/${body.metadata.name}`;
         if (store.has(k)) throw new ApiError(409, 'AlreadyExists', `${k} already exists`);
-        return structuredClone(this.put(r.kind as 'secrets', { ...body, metadata: { ...body.metadata, namespace: r.ns } })) as T;
+        return shallow(this.put(r.kind as 'secrets', { ...body, metadata: { ...body.metadata, namespace: r.ns } })) as T;
       }
       case 'PUT':
-        return structuredClone(this.put(r.kind as 'secrets', req.body as Obj)) as T;
+        return shallow(this.put(r.kind as 'secrets', req.body as Obj)) as T;
       case 'PATCH': {
         const o = store.get(key);
         if (!o) throw new ApiError(404, 'NotFound', `${key} not found`);
@@ -86,7 +93,7 @@ export class MemoryApi implements KubeApi {
         next.metadata = { ...o.metadata, resourceVersion: String(++this.#rv) };
         store.set(key, next);
         this.#emit(r.kind, 'MODIFIED', next);
-        return structuredClone(next) as T;
+        return shallow(next) as T;
       }
       case 'DELETE': {
         const o = store.get(key);

@@ -2,6 +2,7 @@
  * Puts a reconciler and its control loop together: the one wiring shared by main.ts,
  * the benchmarks and the tests that drive the real controller.
  */
+import { defaultConcurrency } from './config.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { EventRecorder } from './events.js';
 import type { KubeApi } from './kube/client.js';
@@ -40,7 +41,7 @@ export function assembleController(o: AssembleOptions): { controller: Controller
     namespaces: undefined,
     skipRecreate: false,
     maxUnsealRetries: o.reconciler?.maxUnsealRetries ?? 5,
-    concurrency: Math.max(4, o.pool.workers * 4),
+    concurrency: defaultConcurrency(o.pool.workers),
     ...o.controller,
   });
   return { controller, reconciler };

@@ -7,6 +7,13 @@ import yargs from 'yargs';
 import { isKeySize, type FlagSpec, type KeySize } from '../src/index.js';
 import { parseLogLevel, type LogLevel } from './log.js';
 
+/**
+ * Reconciles in flight by default: 16 per pool worker, so that two batches of up to 8
+ * SealedSecrets per worker are always queued while the main thread writes the results of
+ * others (bench/: RSA-4096 cold sync 192 -> 282 unseals/s on 2 cores against 8 in flight).
+ */
+export const defaultConcurrency = (workers: number): number => Math.max(16, workers * 16);
+
 export const DEFAULTS = {
   'key-prefix': 'sealed-secrets-key',
   'key-size': 4096,
@@ -220,7 +227,7 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
     readTimeoutMs: parseDuration(str('read-timeout'), 'read-timeout'),
     writeTimeoutMs: parseDuration(str('write-timeout'), 'write-timeout'),
     workers,
-    concurrency: num('concurrency') > 0 ? num('concurrency') : Math.max(4, workers * 4),
+    concurrency: num('concurrency') > 0 ? num('concurrency') : defaultConcurrency(workers),
     leaderElect: bool('leader-elect'),
     leaseDurationMs: parseDuration(str('leader-elect-lease-duration'), 'leader-elect-lease-duration'),
     renewDeadlineMs: parseDuration(str('leader-elect-renew-deadline'), 'leader-elect-renew-deadline'),

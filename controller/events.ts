@@ -24,6 +24,10 @@ export class EventRecorder implements EventSink {
   ) {}
 
   emit(ss: SealedSecret, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    if (this.#pending >= EventRecorder.MAX_PENDING) {
+      this.dropped++;
+      return;
+    }
     const ns = ss.metadata.namespace ?? 'default';
     const t = this.now().toISOString();
     const body = {
@@ -40,10 +44,6 @@ export class EventRecorder implements EventSink {
       count: 1,
       reportingComponent: 'sealed-secrets',
     };
-    if (this.#pending >= EventRecorder.MAX_PENDING) {
-      this.dropped++;
-      return;
-    }
     this.#pending++;
     this.#limiter
       .take()

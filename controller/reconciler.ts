@@ -72,20 +72,54 @@ export interface ReconcilerDeps {
   now(): Date;
 }
 
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v as object)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
+/**
+ * JSON with object keys sorted and undefined members left out, so equal content always
+ * gives the same text (hashed for the source hash and the content MAC). Written as one
+ * string builder: it runs several times per object on the controller's main thread.
+ */
+export function canonical(v: unknown): string {
+  return appendCanonical('', v);
 }
+
+function appendCanonical(out: string, v: unknown): string {
+  if (v === null || v === undefined) return out + 'null';
+  if (typeof v !== 'object') return out + JSON.stringify(v);
+  if (Array.isArray(v)) {
+    out += '[';
+    for (let i = 0; i < v.length; i++) out = appendCanonical(i ? out + ',' : out, v[i]);
+    return out + ']';
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  out += '{';
+  let first = true;
+  for (const k of keys) {
+    const x = o[k];
+    if (x === undefined) continue;
+    out += (first ? '' : ',') + JSON.stringify(k) + ':';
+    first = false;
+    out = appendCanonical(out, x);
+  }
+  return out + '}';
+}
+
+/**
+ * Hashes by object: the informer's cached objects are replaced, never changed, on
+ * update, so one SealedSecret version is hashed once however often it is looked at.
+ */
+const sourceHashes = new WeakMap<SealedSecret, string>();
 
 /** What the Secret is built from: public data only (ciphertexts, template, identity, scope). */
 export function sourceHash(ss: SealedSecret): string {
+  let h = sourceHashes.get(ss);
+  if (h === undefined) {
+    h = computeSourceHash(ss);
+    sourceHashes.set(ss, h);
+  }
+  return h;
+}
+
+function computeSourceHash(ss: SealedSecret): string {
   const a = ss.metadata.annotations ?? {};
   const scopeAnnotations = Object.fromEntries(Object.entries(a).filter(([k]) => k.startsWith('sealedsecrets.bitnami.com/')));
   return createHash('sha256')
@@ -129,8 +163,20 @@ const isManaged = (s: Secret) => s.metadata.annotations?.[ANNOTATION_MANAGED] ==
 export class Reconciler {
   /** Which key opened each SealedSecret last (ns/name -> fingerprints), used as a hint. */
   readonly openedBy = new Map<string, string[]>();
+  /**
+   * The resourceVersion of the Secret each reconcile last wrote (ns/name -> rv): the watch
+   * event of our own write is recognised without hashing the Secret again. Any other
+   * version (a hand edit, another writer) gets the full check.
+   */
+  readonly #written = new Map<string, string>();
 
   constructor(private readonly d: ReconcilerDeps) {}
+
+  /** Is `secret` exactly the version this controller wrote last? */
+  wroteVersion(key: string, secret: Secret): boolean {
+    const rv = secret.metadata.resourceVersion;
+    return rv !== undefined && this.#written.get(key) === rv;
+  }
 
   /** Is this Secret exactly what the SealedSecret would produce now? Costs no RSA operation. */
   upToDate(ss: SealedSecret, secret: Secret | undefined): boolean {
@@ -144,6 +190,7 @@ export class Reconciler {
     const ss = this.d.getSealedSecret(key);
     if (!ss) {
       this.openedBy.delete(key);
+      this.#written.delete(key);
       if (this.d.config.oldGcBehavior) await this.#deleteSecret(key);
       return 'gone';
     }
@@ -187,11 +234,14 @@ export class Reconciler {
 
     const desired = this.#desired(ss, unsealed, existing);
     try {
+      let written: Secret | undefined;
       if (!existing) {
-        await this.d.client.request({ method: 'POST', path: paths.secrets(ns), body: desired });
+        written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body: desired });
       } else if (canonical(strip(existing)) !== canonical(strip(desired))) {
-        await this.d.client.request({ method: 'PUT', path: paths.secret(ns, name), body: desired });
+        written = await this.d.client.request<Secret>({ method: 'PUT', path: paths.secret(ns, name), body: desired });
       }
+      const rv = written?.metadata?.resourceVersion;
+      if (rv) this.#written.set(key, rv);
     } catch (e) {
       if (e instanceof ApiError && (e.status === 0 || e.status >= 500 || e.status === 429)) {
         this.d.log.warn('Secret write deferred', { sealedSecret: key, status: e.status, error: e.message });

@@ -66,4 +66,35 @@ describe('UnsealPool', () => {
     expect((await pool.unseal(c.sealedSecret)).secret).toEqual(c.expected.secret);
     expect(pool.keyVersion).toBe(2);
   });
+
+  it('batches concurrent requests into few worker messages; each item succeeds or fails alone', async () => {
+    pool = new UnsealPool({ filename: WORKER, workers: 2, maxBatch: 8 });
+    await pool.setKeys(keys);
+    const good = sealedSecretCases().filter((c) => c.expected.ok && c.id !== 'dev-sealedsecret-005');
+    const bad = sealedSecretCases().filter((c) => !c.expected.ok && c.id !== 'dev-sealedsecret-005');
+    const cases = Array.from({ length: 40 }, (_, i) => (i % 5 === 4 ? bad[i % bad.length]! : good[i % good.length]!));
+    const outcomes = await Promise.all(cases.map((c) => pool!.unseal(c.sealedSecret).then((r) => r.secret, (e: unknown) => e)));
+    outcomes.forEach((o, i) => {
+      const c = cases[i]!;
+      if (c.expected.ok) expect(o).toEqual(c.expected.secret);
+      else expect((o as SealedSecretsError).message.startsWith(c.expected.errorPrefix!)).toBe(true);
+    });
+    // 40 requests made at once: 4 batches go out (two per worker), the rest wait and share batches of at most 8.
+    expect(pool.tasks).toBeLessThan(40);
+    expect(pool.tasks).toBeGreaterThanOrEqual(40 / 8);
+    expect(pool.pending).toBe(0);
+  });
+
+  it('a worker that dies with a batch costs no other item its result', async () => {
+    pool = new UnsealPool({ filename: WORKER, workers: 1, crashRetries: 0 });
+    await pool.setKeys(keys);
+    const c = sealedSecretCases().find((x) => x.keyId === 'dev-rsa4096' && x.expected.ok)!;
+    await pool.unseal(c.sealedSecret);
+    const running = Array.from({ length: 6 }, () => pool!.unseal(c.sealedSecret));
+    await new Promise((r) => setTimeout(r, 1));
+    await pool.threads[0]!.terminate();
+    // The batch in the dead worker is retried item by item; every request still gets its Secret.
+    for (const r of await Promise.all(running)) expect(r.secret).toEqual(c.expected.secret);
+    expect(pool.workerCrashes).toBeGreaterThanOrEqual(1);
+  });
 });

@@ -27,12 +27,23 @@ export interface WorkerInit {
   acceptDeprecatedV1Data: boolean;
 }
 
+/** One SealedSecret to unseal, with the fingerprints of the keys that opened it before. */
+export interface UnsealItem {
+  sealedSecret: SealedSecret;
+  hints: string[];
+}
+
+export type UnsealItemResult =
+  | { ok: true; secret: Secret; openedBy: [string, string][]; rsaOperations: number }
+  | { ok: false; error: ErrorJSON };
+
+/** Unseals go in batches (one message per batch, not per SealedSecret); each item succeeds or fails alone. */
 export type WorkerTask =
-  | { kind: 'unseal'; sealedSecret: SealedSecret; hints: string[] }
+  | { kind: 'unseal'; items: UnsealItem[] }
   | { kind: 'reencrypt'; sealedSecret: SealedSecret; toFingerprint?: string };
 
 export type WorkerResult =
-  | { ok: true; secret: Secret; openedBy: [string, string][]; rsaOperations: number }
+  | { ok: true; results: UnsealItemResult[] }
   | { ok: true; sealedSecret: SealedSecret; rsaOperations: number }
   | { ok: false; error: ErrorJSON };
 
@@ -40,14 +51,22 @@ const init = workerData as WorkerInit;
 const ring = new KeyRing();
 for (const k of init.keys) ring.add(k.privateKey, k.publicKey, { orderingTime: k.orderingTime });
 
+function unsealOne(item: UnsealItem): UnsealItemResult {
+  try {
+    const r = unsealSealedSecret(item.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, extraHints: item.hints });
+    return { ok: true, secret: r.secret, openedBy: [...r.openedBy], rsaOperations: r.rsaOperations };
+  } catch (e) {
+    return { ok: false, error: toErrorJSON(e) };
+  }
+}
+
 export default function run(task: WorkerTask): WorkerResult {
   try {
     if (task.kind === 'reencrypt') {
       const r = reencryptSealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, toFingerprint: task.toFingerprint });
       return { ok: true, sealedSecret: r.sealedSecret, rsaOperations: r.rsaOperations };
     }
-    const r = unsealSealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, extraHints: task.hints });
-    return { ok: true, secret: r.secret, openedBy: [...r.openedBy], rsaOperations: r.rsaOperations };
+    return { ok: true, results: task.items.map(unsealOne) };
   } catch (e) {
     return { ok: false, error: toErrorJSON(e) };
   }
