@@ -4,6 +4,7 @@
  * client creating N plain Secrets as the API server's own baseline, and the
  * controller's RSS. `node dist/cluster-sync.cjs [--secrets N] [--key-size B] [--json FILE]`
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { paths } from '../controller/kube/client.js';
@@ -19,6 +20,29 @@ function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
+
+/** CPU seconds (user + system) used so far by a process. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** The control plane's processes: where the machine's CPU goes during a sync. */
+function planePids(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of ['kube-apiserver', 'etcd']) {
+    try {
+      out[name] = Number(execFileSync('pgrep', ['-o', '-x', name], { encoding: 'utf8' }).trim());
+    } catch {
+      // not found: not reported
+    }
+  }
+  return out;
+}
+
+const cpuOf = (pids: Record<string, number>) => Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
+const cpuSince = (pids: Record<string, number>, before: Record<string, number>) =>
+  Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, Number((cpuSeconds(p) - (before[k] ?? 0)).toFixed(1))]));
 
 async function createAll(cluster: Cluster, objects: { path: string; body: unknown }[], concurrency = 16): Promise<number> {
   const t0 = performance.now();
@@ -70,13 +94,17 @@ async function run(cluster: Cluster, n: number, keySize: string, workers: string
       sealed.push(sealSecret({ metadata: { name: `s-${i}`, namespace: ns }, stringData: { password: `pw-${i}`, username: `user-${i}` } }, key));
     }
     // Baseline: the same client creating N plain Secrets.
+    const plane = planePids();
+    const planeBeforeBaseline = cpuOf(plane);
     const baselineSeconds = await createAll(
       cluster,
       Array.from({ length: n }, (_, i) => ({ path: paths.secrets('baseline'), body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `p-${i}`, namespace: 'baseline' }, stringData: { password: `pw-${i}`, username: `user-${i}` } } })),
     );
+    const baselineCpu = cpuSince(plane, planeBeforeBaseline);
     // Cold: the controller is stopped while the SealedSecrets are created, then started.
     await ctrl.stop();
     await createAll(cluster, sealed.map((s) => ({ path: paths.sealedSecrets(ns), body: s })));
+    const planeBeforeCold = cpuOf(plane);
     const t0 = performance.now();
     ctrl = await startController(cluster.kubeconfig, args);
     // While the cold sync runs, create new SealedSecrets one at a time and time each until its Secret exists.
@@ -98,6 +126,7 @@ async function run(cluster: Cluster, n: number, keySize: string, workers: string
     const sorted = [...probeMs].sort((a, b) => a - b);
     const coldRsa = await metric(ctrl, 'sealed_secrets_controller_rsa_private_operations_total');
     const rssCold = rssMb(ctrl.proc.pid!);
+    const coldCpu = { ...cpuSince(plane, planeBeforeCold), controller: Number(cpuSeconds(ctrl.proc.pid!).toFixed(1)) };
     process.stderr.write(`baseline ${baselineSeconds.toFixed(1)} s, cold ${coldSeconds.toFixed(1)} s\n`);
     const secrets = await cluster.admin.request<{ items: { metadata: { name: string } }[] }>({ method: 'GET', path: paths.secrets(ns) });
     const made = secrets.items.filter((s) => s.metadata.name.startsWith('s-')).length;
@@ -127,6 +156,8 @@ async function run(cluster: Cluster, n: number, keySize: string, workers: string
       warmSeconds,
       warmRsaOps: warmRsa,
       rssMbAfterCold: rssCold,
+      cpuSecondsBaseline: baselineCpu,
+      cpuSecondsCold: coldCpu,
       rssMbAfterWarm: rssWarm,
     };
     console.log(JSON.stringify(result, null, 2));

@@ -6,8 +6,9 @@
  * drops keys such as x-kubernetes-preserve-unknown-fields), supports every patch
  * type and the status subresource, and watches stream line by line.
  */
+import { createHash } from 'node:crypto';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions, type RequestOptions } from 'node:https';
 import { SealedSecretsError } from '../../src/index.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -59,14 +60,34 @@ export interface KubeClientOptions {
   userAgent?: string;
 }
 
+/** A request that failed on a reused keep-alive connection before any response. */
+class StaleConnection extends Error {}
+
+/** Credentials as applied by client-node: headers for each request, TLS material for the Agent. */
+interface Credentials {
+  headers: Record<string, string>;
+  auth?: string;
+  agent: HttpAgent | HttpsAgent;
+  at: number;
+}
+
+/** How long applied credentials are reused before client-node is asked again (it caches tokens itself). */
+const CREDENTIALS_TTL_MS = 10_000;
+const TLS_FIELDS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
 export class KubeClient implements KubeApi {
   readonly server: string;
   readonly #kc: KubeConfig;
   readonly #limiter: TokenBucket;
-  readonly #agent: HttpAgent | HttpsAgent;
   readonly #userAgent: string;
+  #credentials: Promise<Credentials> | undefined;
+  #agent: HttpAgent | HttpsAgent | undefined;
+  #tlsFingerprint = '';
+  readonly #retired: (HttpAgent | HttpsAgent)[] = [];
   /** Requests made, by verb, for metrics and tests. */
   readonly counts = new Map<string, number>();
+  /** Agents built (1 unless the TLS material changed), for tests. */
+  agentsBuilt = 0;
 
   constructor(kc: KubeConfig, options: KubeClientOptions) {
     const cluster = kc.getCurrentCluster();
@@ -74,7 +95,6 @@ export class KubeClient implements KubeApi {
     this.server = cluster.server.replace(/\/+$/, '');
     this.#kc = kc;
     this.#limiter = new TokenBucket(options.qps, options.burst);
-    this.#agent = this.server.startsWith('https:') ? new HttpsAgent({ keepAlive: true, maxSockets: 32 }) : new HttpAgent({ keepAlive: true, maxSockets: 32 });
     this.#userAgent = options.userAgent ?? 'sealed-secrets-ts';
   }
 
@@ -82,17 +102,76 @@ export class KubeClient implements KubeApi {
     return this.#limiter.waiting;
   }
 
+  /** The kubeconfig's credentials, applied at most every few seconds; concurrent callers share one refresh. */
+  #credentialsNow(): Promise<Credentials> {
+    const cached = this.#credentials;
+    if (cached) {
+      return cached.then((c) => (performance.now() - c.at < CREDENTIALS_TTL_MS ? c : this.#refresh(cached)));
+    }
+    return this.#refresh(undefined);
+  }
+
+  #refresh(seen: Promise<Credentials> | undefined): Promise<Credentials> {
+    // Someone else refreshed meanwhile: use theirs.
+    if (this.#credentials && this.#credentials !== seen) return this.#credentials;
+    const next = this.#apply();
+    this.#credentials = next;
+    next.catch(() => {
+      if (this.#credentials === next) this.#credentials = undefined;
+    });
+    return next;
+  }
+
+  /** Drops cached credentials (after a 401: a rotated token). */
+  #invalidate(): void {
+    this.#credentials = undefined;
+  }
+
+  async #apply(): Promise<Credentials> {
+    const o: Record<string, unknown> & { headers: Record<string, string> } = { headers: {} };
+    await this.#kc.applyToHTTPSOptions(o as never);
+    const tls: AgentOptions = {};
+    const h = createHash('sha256');
+    for (const f of TLS_FIELDS) {
+      const v = o[f];
+      if (v === undefined) continue;
+      (tls as Record<string, unknown>)[f] = v;
+      h.update(`${f}=`).update(Buffer.isBuffer(v) ? v : String(v)).update('\0');
+    }
+    const fingerprint = h.digest('hex');
+    if (!this.#agent || fingerprint !== this.#tlsFingerprint) {
+      // Requests in flight on the old Agent finish; its idle sockets are closed after a while.
+      if (this.#agent) this.#retire(this.#agent);
+      this.#agent = this.server.startsWith('https:') ? new HttpsAgent({ ...tls, keepAlive: true, maxSockets: 32 }) : new HttpAgent({ keepAlive: true, maxSockets: 32 });
+      this.#tlsFingerprint = fingerprint;
+      this.agentsBuilt++;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(o.headers)) headers[k] = String(v);
+    return { headers, auth: typeof o['auth'] === 'string' ? o['auth'] : undefined, agent: this.#agent, at: performance.now() };
+  }
+
+  #retire(agent: HttpAgent | HttpsAgent): void {
+    this.#retired.push(agent);
+    // Longer than any request or watch lasts (watches end within 6 minutes).
+    setTimeout(() => {
+      agent.destroy();
+      const i = this.#retired.indexOf(agent);
+      if (i >= 0) this.#retired.splice(i, 1);
+    }, 10 * 60_000).unref();
+  }
+
   async #options(req: KubeRequest, url: URL, extraHeaders: Record<string, string>): Promise<RequestOptions> {
-    const opts: RequestOptions = {
+    const c = await this.#credentialsNow();
+    return {
       method: req.method,
       hostname: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port || undefined,
       path: url.pathname + url.search,
-      headers: { accept: 'application/json', 'user-agent': this.#userAgent, ...extraHeaders },
-      agent: this.#agent,
+      headers: { ...c.headers, accept: 'application/json', 'user-agent': this.#userAgent, ...extraHeaders },
+      auth: c.auth,
+      agent: c.agent,
     };
-    await this.#kc.applyToHTTPSOptions(opts as never);
-    return opts;
   }
 
   #url(req: KubeRequest): URL {
@@ -104,6 +183,18 @@ export class KubeClient implements KubeApi {
   /** One request; resolves with the decoded JSON body (or text), rejects with ApiError. */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
     if (!req.unthrottled) await this.#limiter.take();
+    try {
+      return await this.#send<T>(req);
+    } catch (e) {
+      if (e instanceof StaleConnection) return this.#send<T>(req, true);
+      if (!(e instanceof ApiError && e.status === 401)) throw e;
+      // A token rotated since the credentials were applied: apply them again, once.
+      this.#invalidate();
+      return this.#send<T>(req);
+    }
+  }
+
+  async #send<T>(req: KubeRequest, retried = false): Promise<T> {
     this.counts.set(req.method, (this.counts.get(req.method) ?? 0) + 1);
     const url = this.#url(req);
     const payload = req.body === undefined ? undefined : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
@@ -138,7 +229,13 @@ export class KubeClient implements KubeApi {
         });
       });
       r.setTimeout(req.timeoutMs ?? 30_000, () => r.destroy(new Error('request timed out')));
-      r.on('error', (e) => reject(new ApiError(0, 'NetworkError', `${req.method} ${req.path}: ${e.message}`)));
+      r.on('error', (e) => {
+        // A kept-alive connection the server closed meanwhile (idle timeout, restart) fails before
+        // any response: the request never reached the server, so it is sent once more on a new one.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (r.reusedSocket && !retried && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(e.message))) reject(new StaleConnection(e.message));
+        else reject(new ApiError(0, 'NetworkError', `${req.method} ${req.path}: ${e.message}`));
+      });
       r.end(payload);
     });
   }
@@ -159,6 +256,7 @@ export class KubeClient implements KubeApi {
         if ((res.statusCode ?? 0) >= 300) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
+          if (res.statusCode === 401) this.#invalidate();
           res.on('end', () => reject(new ApiError(res.statusCode ?? 0, 'WatchFailed', `watch ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`)));
           return;
         }
@@ -194,7 +292,8 @@ export class KubeClient implements KubeApi {
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#agent?.destroy();
+    for (const a of this.#retired.splice(0)) a.destroy();
   }
 }
 
