@@ -47,7 +47,7 @@ export class EventRecorder implements EventSink {
     this.#pending++;
     this.#limiter
       .take()
-      .then(() => this.client.request({ method: 'POST', path: paths.events(ns), body, unthrottled: true }))
+      .then(() => this.client.request({ method: 'POST', path: paths.events(ns), body, unthrottled: true, discardBody: true }))
       .catch((e: unknown) => {
         this.log.debug('event not recorded', { sealedSecret: `${ns}/${ss.metadata.name}`, reason, error: (e as Error).message });
       })

@@ -341,6 +341,7 @@ export class Reconciler {
         path: paths.sealedSecretStatus(ss.metadata.namespace!, ss.metadata.name!),
         body: { status: body },
         contentType: 'application/merge-patch+json',
+        discardBody: true,
       });
     } catch (e) {
       this.d.metrics.unsealErrors.inc({ reason: 'status', namespace: ss.metadata.namespace ?? '' });

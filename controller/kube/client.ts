@@ -41,6 +41,8 @@ export interface KubeRequest {
   timeoutMs?: number;
   /** Bypasses the rate limiter (watches and leader election are not throttled). */
   unthrottled?: boolean;
+  /** The caller does not read a successful answer: it is not decoded (status writes, Events). */
+  discardBody?: boolean;
 }
 
 export interface WatchEvent<T> {
@@ -211,8 +213,9 @@ export class KubeClient implements KubeApi {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (e) => reject(new ApiError(0, 'NetworkError', `${req.method} ${req.path}: ${e.message}`)));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
+          if (req.discardBody && status >= 200 && status < 300) return resolve(undefined as T);
+          const text = Buffer.concat(chunks).toString('utf8');
           let body: unknown = text;
           if ((res.headers['content-type'] ?? '').includes('json') && text) {
             try {
@@ -264,10 +267,11 @@ export class KubeClient implements KubeApi {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buf += chunk;
+          let start = 0;
           let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
+          while ((nl = buf.indexOf('\n', start)) >= 0) {
+            const line = buf.slice(start, nl).trim();
+            start = nl + 1;
             if (!line) continue;
             try {
               onEvent(JSON.parse(line) as WatchEvent<T>);
@@ -277,6 +281,7 @@ export class KubeClient implements KubeApi {
               return;
             }
           }
+          buf = buf.slice(start);
         });
         res.on('end', done);
         res.on('error', (e) => (failure ? reject(failure) : signal.aborted ? resolve() : reject(new ApiError(0, 'NetworkError', `watch ${path}: ${e.message}`))));
