@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from './kube/kubeconfig.js';
 import yargs from 'yargs';
 import { parseAllDocuments } from 'yaml';
 import {

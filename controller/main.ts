@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from './kube/kubeconfig.js';
 import { LABEL_SEALING_KEY, argsFromEnv, type SealedSecret } from '../src/index.js';
 import { CONTROLLER_FLAGS, buildControllerParser, configFromArgs, type ControllerConfig } from './config.js';
 import { assembleController } from './assemble.js';
@@ -16,7 +16,7 @@ import { Informer } from './kube/informer.js';
 import { KeyManager } from './keys.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { KubernetesKeyStore } from './keystore/kubernetes-key-store.js';
-import { VaultKeyStore } from './keystore/vault-key-store.js';
+import type { VaultKeyStore } from './keystore/vault-key-store.js';
 import { LeaderElector } from './leader.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -93,7 +93,10 @@ async function main(): Promise<number | undefined> {
   const client = new KubeClient(kc, { qps: config.kubeclientQps, burst: config.kubeclientBurst, userAgent: `sealed-secrets-ts/${VERSION}` });
   const pool = new UnsealPool({ filename: join(__dirname, 'unseal-worker.cjs'), workers: config.workers, acceptDeprecatedV1Data: config.acceptDeprecatedV1Data });
   let store: KeyStore;
+  let vaultStore: VaultKeyStore | undefined;
   if (config.keyStore === 'vault') {
+    // Loaded only here: node-vault and its HTTP stack cost about 18 MB of memory.
+    const { VaultKeyStore } = await import('./keystore/vault-key-store.js');
     const v = config.vault;
     let token = v.tokenFromEnv;
     try {
@@ -106,7 +109,7 @@ async function main(): Promise<number | undefined> {
       log.error('--key-store vault needs a token (VAULT_TOKEN or --vault-token-file) or Kubernetes auth (--vault-auth-role)');
       return 1;
     }
-    store = new VaultKeyStore(
+    store = vaultStore = new VaultKeyStore(
       {
         address: v.address!,
         token,
@@ -246,7 +249,7 @@ async function main(): Promise<number | undefined> {
   clearInterval(poll);
   controller.stop();
   keyInformer.stop();
-  if (store instanceof VaultKeyStore) store.close();
+  vaultStore?.close();
   keys.stopRenewal();
   await elector?.stop();
   mainServer.close();

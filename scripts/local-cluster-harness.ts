@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../controller/kube/kubeconfig.js';
 import { parseAllDocuments } from 'yaml';
 import { KubeClient, paths } from '../controller/kube/client.js';
 

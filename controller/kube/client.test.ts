@@ -1,7 +1,7 @@
 /** The REST client against a real HTTPS server: connections are reused, and a 401 makes it apply credentials again. */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from './kubeconfig.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSelfSignedCertificate, generateRsaKeyPair, privateKeyToPem } from '../../src/index.js';
 import { ApiError, KubeClient } from './client.js';

@@ -11,7 +11,7 @@ import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions, type RequestOptions } from 'node:https';
 import { SealedSecretsError } from '../../src/index.js';
 import { TokenBucket } from './rate-limiter.js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
 
 export class ApiError extends SealedSecretsError {
   constructor(
