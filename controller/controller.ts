@@ -195,7 +195,7 @@ export class Controller {
       this.#inFlight++;
       let outcome: Outcome;
       try {
-        outcome = await this.reconciler.reconcile(item.key);
+        outcome = await this.reconciler.reconcile(item.key, item.priority === 'high');
       } catch (e) {
         this.log.error('reconcile failed unexpectedly', { sealedSecret: item.key, error: (e as Error).message });
         outcome = 'retry';

@@ -186,7 +186,8 @@ export class Reconciler {
     return macEquals(a[ANNOTATION_CONTENT_MAC], contentMac(this.d.macKey(), secret, ss, isPatch(secret)));
   }
 
-  async reconcile(key: string): Promise<Outcome> {
+  /** `urgent`: a new or changed object (the queue's high lane), unsealed ahead of resync work. */
+  async reconcile(key: string, urgent = false): Promise<Outcome> {
     const ss = this.d.getSealedSecret(key);
     if (!ss) {
       this.openedBy.delete(key);
@@ -216,7 +217,7 @@ export class Reconciler {
     let unsealed: Secret;
     const started = performance.now();
     try {
-      const r = await this.d.pool.unseal(ss, this.openedBy.get(key) ?? []);
+      const r = await this.d.pool.unseal(ss, this.openedBy.get(key) ?? [], urgent);
       unsealed = r.secret;
       this.d.metrics.rsaOperations.inc(r.rsaOperations);
       const fps = [...new Set(r.openedBy.values())];

@@ -68,7 +68,7 @@ describe('UnsealPool', () => {
   });
 
   it('batches concurrent requests into few worker messages; each item succeeds or fails alone', async () => {
-    pool = new UnsealPool({ filename: WORKER, workers: 2, maxBatch: 8 });
+    pool = new UnsealPool({ filename: WORKER, workers: 2, maxBatchItems: 8 });
     await pool.setKeys(keys);
     const good = sealedSecretCases().filter((c) => c.expected.ok && c.id !== 'dev-sealedsecret-005');
     const bad = sealedSecretCases().filter((c) => !c.expected.ok && c.id !== 'dev-sealedsecret-005');
@@ -96,5 +96,19 @@ describe('UnsealPool', () => {
     // The batch in the dead worker is retried item by item; every request still gets its Secret.
     for (const r of await Promise.all(running)) expect(r.secret).toEqual(c.expected.secret);
     expect(pool.workerCrashes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('an urgent request (a new SealedSecret) is unsealed ahead of queued resync work', async () => {
+    pool = new UnsealPool({ filename: WORKER, workers: 1 });
+    await pool.setKeys(keys);
+    const c = sealedSecretCases().find((x) => x.keyId === 'dev-rsa4096' && x.expected.ok)!;
+    const order: string[] = [];
+    const resync = Array.from({ length: 60 }, (_, i) => pool!.unseal(c.sealedSecret).then(() => order.push(`resync-${i}`)));
+    await new Promise((r) => setImmediate(r));
+    // Two batches are with the worker; the rest of the resync waits. The urgent one goes next.
+    const urgent = pool.unseal(c.sealedSecret, [], true).then(() => order.push('urgent'));
+    await Promise.all([...resync, urgent]);
+    expect(order.indexOf('urgent')).toBeLessThan(30);
+    expect(order.filter((o) => o.startsWith('resync')).length).toBe(60);
   });
 });

@@ -8,10 +8,12 @@
  * Unseals are batched adaptively: at most two batches per worker are in flight
  * (one running, one queued behind it, so a worker never waits for the main
  * thread), and requests that arrive while those are busy wait and leave together
- * as the next batch, split evenly over the free slots and capped at `maxBatch`.
- * A lone request leaves at once, alone; under a bulk sync each message carries
- * several SealedSecrets, which cuts the main thread's per-object cost of
- * messaging (about 30-45 us per piscina round trip here).
+ * as the next batch, split evenly over the free slots and capped at `maxBatchItems`
+ * encrypted items (so a batch is a few milliseconds of RSA-2048 or about 50 ms of
+ * RSA-4096). A lone request leaves at once, alone; under a bulk sync each message
+ * carries several SealedSecrets, which cuts the main thread's per-object cost of
+ * messaging (about 30-45 us per piscina round trip here). Urgent requests (new and
+ * changed objects) wait ahead of resync work.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -25,12 +27,14 @@ export interface UnsealPoolOptions {
   acceptDeprecatedV1Data?: boolean;
   /** Retries of a task whose worker crashed (default 1). */
   crashRetries?: number;
-  /** The most SealedSecrets in one message to a worker (default 8). */
-  maxBatch?: number;
+  /** The most encrypted items in one message to a worker (default 8); a SealedSecret is never split. */
+  maxBatchItems?: number;
 }
 
 interface Waiting {
   item: UnsealItem;
+  /** Encrypted items: the batch cap counts these. */
+  items: number;
   resolve(o: UnsealOutcome): void;
   reject(e: unknown): void;
 }
@@ -56,6 +60,8 @@ export class UnsealPool {
   readonly #waiting: Waiting[] = [];
   #batchesInFlight = 0;
   #pumpScheduled = false;
+  /** How many requests at the head of #waiting are urgent. */
+  #urgentWaiting = 0;
 
   constructor(options: UnsealPoolOptions) {
     this.#options = options;
@@ -103,9 +109,11 @@ export class UnsealPool {
     }
   }
 
-  unseal(sealedSecret: SealedSecret, hints: string[] = []): Promise<UnsealOutcome> {
+  unseal(sealedSecret: SealedSecret, hints: string[] = [], urgent = false): Promise<UnsealOutcome> {
     return new Promise<UnsealOutcome>((resolve, reject) => {
-      this.#waiting.push({ item: { sealedSecret, hints }, resolve, reject });
+      const w: Waiting = { item: { sealedSecret, hints }, resolve, reject, items: Math.max(1, Object.keys(sealedSecret.spec?.encryptedData ?? {}).length) };
+      if (urgent) this.#waiting.splice(this.#urgentWaiting++, 0, w);
+      else this.#waiting.push(w);
       // Requests made in the same tick (a burst of reconciles) can share a batch.
       if (!this.#pumpScheduled) {
         this.#pumpScheduled = true;
@@ -119,10 +127,16 @@ export class UnsealPool {
 
   #pump(): void {
     const slots = this.workers * 2;
-    const max = Math.max(1, this.#options.maxBatch ?? 8);
+    const maxItems = Math.max(1, this.#options.maxBatchItems ?? 8);
     while (this.#waiting.length && this.#batchesInFlight < slots) {
-      const size = Math.min(max, Math.ceil(this.#waiting.length / (slots - this.#batchesInFlight)));
+      // An even share of what waits for each free slot, within the item cap.
+      // Urgent requests leave in a batch of their own, so they wait for no resync work.
+      const share = this.#urgentWaiting > 0 ? this.#urgentWaiting : Math.ceil(this.#waiting.length / (slots - this.#batchesInFlight));
+      let size = 0;
+      let items = 0;
+      while (size < this.#waiting.length && size < share && (size === 0 || items + this.#waiting[size]!.items <= maxItems)) items += this.#waiting[size++]!.items;
       const batch = this.#waiting.splice(0, size);
+      this.#urgentWaiting = Math.max(0, this.#urgentWaiting - size);
       this.#batchesInFlight++;
       this.#itemsInFlight += batch.length;
       void this.#runBatch(batch).finally(() => {
@@ -173,6 +187,7 @@ export class UnsealPool {
   }
 
   async close(): Promise<void> {
+    this.#urgentWaiting = 0;
     for (const w of this.#waiting.splice(0)) w.reject(new SealedSecretsError('ERR_WORKER', 'the unseal pool was closed'));
     const p = this.#pool;
     this.#pool = undefined;
