@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateRsaKeyPair, type KeySize } from '../src/index.js';
 import { runInProcess, type BenchKey, type SyncResult } from './bulk-sync.js';
-import { cryptoBench, startupBench } from './micro.js';
+import { cryptoBench, poolBench, startupBench } from './micro.js';
 
 const argv = process.argv.slice(2);
 const has = (f: string) => argv.includes(f);
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   let startup: Awaited<ReturnType<typeof startupBench>> | undefined;
   if (!has('--no-micro')) {
     log('micro-benchmarks (tinybench) and kubeseal start-up');
-    micro = await cryptoBench(sizes, quick ? 300 : 1000);
+    micro = [...(await cryptoBench(sizes, quick ? 300 : 1000)), ...(await poolBench(dist, quick ? 300 : 1000))];
     startup = await startupBench(join(dist, 'kubeseal.cjs'), quick ? 5 : 15);
   }
 
@@ -129,6 +129,7 @@ async function main(): Promise<void> {
         `RSS idle ${r.rssMbIdle.toFixed(0)} / after cold ${r.rssMbAfterCold.toFixed(0)} / after warm ${r.rssMbAfterWarm.toFixed(0)} MB, CPU s during cold ${JSON.stringify(r.cpuSecondsCold)}`,
     );
   }
+  for (const m of (micro as { name: string; meanMs: number; opsPerSecond: number }[] | undefined) ?? []) console.log(`micro: ${m.name.padEnd(52)} ${m.meanMs.toFixed(3).padStart(9)} ms  ${m.opsPerSecond.toFixed(0).padStart(7)}/s`);
   if (startup) console.log(`kubeseal start-up: ${startup.kubesealSealMs.toFixed(0)} ms vs node -e 0 ${startup.nodeBareMs.toFixed(0)} ms: ratio ${startup.ratio.toFixed(2)} (target <= 2)`);
 
   const json = flag('--json', '');

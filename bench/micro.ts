@@ -1,6 +1,8 @@
 /**
  * Micro-benchmarks (tinybench): sealing and unsealing one value at 2048 and 4096
- * bits, node:crypto beside node-forge, and the start-up cost of a whole
+ * bits, node:crypto beside node-forge; the unseal pool's round trip (one
+ * SealedSecret unsealed in the calling thread, through the pool alone, and 8 at a
+ * time through the pool, which batches them); and the start-up cost of a whole
  * `kubeseal --cert c.pem < secret.yaml` process against a bare `node -e 0`.
  * Everything is reported as ratios to a baseline measured in the same run.
  */
@@ -9,7 +11,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
+import { UnsealPool } from '../controller/unseal-pool.js';
 import {
+  KeyRing,
+  sealSecret,
+  unsealSealedSecret,
   buildSelfSignedCertificate,
   encryptionLabel,
   generateRsaKeyPair,
@@ -66,6 +72,31 @@ export async function cryptoBench(sizes: KeySize[], timeMs: number): Promise<Mic
     }
   }
   return results;
+}
+
+/** The pool's cost over unsealing in the calling thread: messaging, scheduling, copying. */
+export async function poolBench(distDir: string, timeMs: number): Promise<MicroResult[]> {
+  const { privateKey, publicKey } = await generateRsaKeyPair(2048);
+  const ring = new KeyRing();
+  ring.add(privateKey, publicKey, { orderingTime: 0 });
+  const ss = sealSecret({ metadata: { name: 'db', namespace: 'prod' }, stringData: { password: 'hunter2' } }, { publicKey });
+  const pool = new UnsealPool({ filename: join(distDir, 'unseal-worker.cjs'), workers: 1 });
+  await pool.setKeys([{ privateKey, publicKey, orderingTime: 0 }]);
+  try {
+    const bench = new Bench({ time: timeMs, warmupTime: Math.min(200, timeMs / 4) });
+    bench
+      .add('unseal 1 SealedSecret (RSA-2048), calling thread', () => void unsealSealedSecret(ss, ring))
+      .add('unseal 1 SealedSecret (RSA-2048), pool round trip', async () => void (await pool.unseal(ss)))
+      .add('unseal 8 SealedSecrets (RSA-2048), pool, batched', async () => void (await Promise.all(Array.from({ length: 8 }, () => pool.unseal(ss)))));
+    await bench.run();
+    return bench.tasks.flatMap((t) => {
+      const r = t.result;
+      if (!r || !('latency' in r)) return [];
+      return [{ name: t.name, keySize: 2048, library: 'node:crypto' as const, meanMs: r.latency.mean, p99Ms: r.latency.p99 ?? r.latency.max, opsPerSecond: r.throughput.mean, samples: r.latency.samplesCount ?? 0 }];
+    });
+  } finally {
+    await pool.close();
+  }
 }
 
 function timeRuns(cmd: string, args: string[], input: string | undefined, runs: number): number[] {

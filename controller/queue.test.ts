@@ -96,6 +96,21 @@ describe('TokenBucket (--kubeclient-qps, --kubeclient-burst)', () => {
     expect(done).toBe(true);
   });
 
+  it('urgent requests (a new SealedSecret) take the next token ahead of queued bulk work', async () => {
+    const clock = fakeClock();
+    const b = new TokenBucket(10, 1, clock);
+    await b.take();
+    const order: string[] = [];
+    const bulk = Array.from({ length: 5 }, (_, i) => b.take().then(() => order.push(`bulk-${i}`)));
+    const urgent = b.take(true).then(() => order.push('urgent'));
+    expect(b.waiting).toBe(6);
+    for (let i = 0; i < 6; i++) await clock.advance(100);
+    await Promise.all([...bulk, urgent]);
+    expect(order).toEqual(['urgent', 'bulk-0', 'bulk-1', 'bulk-2', 'bulk-3', 'bulk-4']);
+    // Still one request per 100 ms: 6 waiters took 600 ms.
+    expect(b.waiting).toBe(0);
+  });
+
   it('a negative qps disables limiting', async () => {
     const clock = fakeClock();
     const b = new TokenBucket(-1, 1, clock);

@@ -201,7 +201,7 @@ export class Reconciler {
     if (this.upToDate(ss, existing)) {
       const fps = existing!.metadata.annotations?.[ANNOTATION_OPENED_BY];
       if (fps && !this.openedBy.has(key)) this.openedBy.set(key, fps.split(','));
-      await this.#setStatus(ss, true, '', EVENT_UNSEALED, false);
+      await this.#setStatus(ss, true, '', EVENT_UNSEALED, false, undefined, urgent);
       return 'unchanged';
     }
 
@@ -237,9 +237,9 @@ export class Reconciler {
     try {
       let written: Secret | undefined;
       if (!existing) {
-        written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body: desired });
+        written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body: desired, urgent });
       } else if (canonical(strip(existing)) !== canonical(strip(desired))) {
-        written = await this.d.client.request<Secret>({ method: 'PUT', path: paths.secret(ns, name), body: desired });
+        written = await this.d.client.request<Secret>({ method: 'PUT', path: paths.secret(ns, name), body: desired, urgent });
       }
       const rv = written?.metadata?.resourceVersion;
       if (rv) this.#written.set(key, rv);
@@ -259,7 +259,7 @@ export class Reconciler {
         : e;
       return this.#fail(ss, err, EVENT_ERR_UPDATE_FAILED);
     }
-    await this.#setStatus(ss, true, '', EVENT_UNSEALED, true);
+    await this.#setStatus(ss, true, '', EVENT_UNSEALED, true, undefined, urgent);
     return 'synced';
   }
 
@@ -311,7 +311,7 @@ export class Reconciler {
    * Sets condition Synced and observedGeneration; writes only on a change, and emits
    * the Event only then (or when the Secret was written). Returns whether it changed.
    */
-  async #setStatus(ss: SealedSecret, ok: boolean, message: string, reason: string, wroteSecret: boolean, eventMessage?: string): Promise<boolean> {
+  async #setStatus(ss: SealedSecret, ok: boolean, message: string, reason: string, wroteSecret: boolean, eventMessage?: string, urgent = false): Promise<boolean> {
     const now = this.d.now().toISOString();
     const prev = ss.status?.conditions?.find((c) => c.type === 'Synced');
     const status: SealedSecretCondition['status'] = ok ? 'True' : 'False';
@@ -343,6 +343,7 @@ export class Reconciler {
         body: { status: body },
         contentType: 'application/merge-patch+json',
         discardBody: true,
+        urgent,
       });
     } catch (e) {
       this.d.metrics.unsealErrors.inc({ reason: 'status', namespace: ss.metadata.namespace ?? '' });

@@ -41,6 +41,8 @@ export interface KubeRequest {
   timeoutMs?: number;
   /** Bypasses the rate limiter (watches and leader election are not throttled). */
   unthrottled?: boolean;
+  /** Ahead of queued requests at the rate limiter (writes for new and changed objects). */
+  urgent?: boolean;
   /** The caller does not read a successful answer: it is not decoded (status writes, Events). */
   discardBody?: boolean;
 }
@@ -184,7 +186,7 @@ export class KubeClient implements KubeApi {
 
   /** One request; resolves with the decoded JSON body (or text), rejects with ApiError. */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
-    if (!req.unthrottled) await this.#limiter.take();
+    if (!req.unthrottled) await this.#limiter.take(req.urgent);
     try {
       return await this.#send<T>(req);
     } catch (e) {
