@@ -6,8 +6,8 @@
  * retried once on a fresh worker; piscina replaces the dead thread.
  *
  * Unseals are batched adaptively: at most two batches per worker are in flight
- * (one running, one queued behind it, so a worker never waits for the main
- * thread), and requests that arrive while those are busy wait and leave together
+ * (one running, one queued in the worker itself, so a worker never waits for the
+ * main thread), and requests that arrive while those are busy wait and leave together
  * as the next batch, split evenly over the free slots and capped at `maxBatchItems`
  * encrypted items (so a batch is a few milliseconds of RSA-2048 or about 50 ms of
  * RSA-4096). A lone request leaves at once, alone; under a bulk sync each message
@@ -86,6 +86,12 @@ export class UnsealPool {
       maxThreads: this.workers,
       idleTimeout: 60_000,
       workerData: init,
+      // Both batches of a worker are posted to it, so it starts the second the moment it has
+      // answered the first instead of idling until the main thread hands it over. Atomics off:
+      // in piscina's Atomics loop a worker drains its port and runs both tasks before answering
+      // the first. RSA-4096 cold sync in-process: 215 -> 250 unseals/s on 2 cores.
+      concurrentTasksPerWorker: 2,
+      atomics: 'disabled',
     });
     const old = this.#pool;
     this.#pool = next;
