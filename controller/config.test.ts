@@ -29,6 +29,12 @@ describe('controller configuration', () => {
     expect(c.namespace).toBe('sealed');
   });
 
+  it('--kubeclient-qps 0 and --kubeclient-burst 0 mean client-go\'s defaults (5 and 10), as upstream', async () => {
+    const c = await config(['--kubeclient-qps', '0', '--kubeclient-burst', '0'], {});
+    expect(c.kubeclientQps).toBe(5);
+    expect(c.kubeclientBurst).toBe(10);
+  });
+
   it('--additional-namespaces narrows the watch to the controller namespace plus those listed, as upstream', async () => {
     expect((await config(['--additional-namespaces', 'a,b'])).namespaces).toEqual(['kube-system', 'a', 'b']);
     expect((await config(['--all-namespaces=false'])).namespaces).toEqual(['kube-system']);

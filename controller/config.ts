@@ -220,8 +220,9 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
     logLevel: parseLogLevel(str('log-level')),
     logFormat: format,
     maxUnsealRetries: num('max-unseal-retries'),
-    kubeclientQps: num('kubeclient-qps'),
-    kubeclientBurst: num('kubeclient-burst'),
+    // 0 means client-go's defaults (5 and 10), as upstream's flags do.
+    kubeclientQps: num('kubeclient-qps') === 0 ? 5 : num('kubeclient-qps'),
+    kubeclientBurst: num('kubeclient-burst') === 0 ? 10 : num('kubeclient-burst'),
     listenAddr: str('listen-addr'),
     listenMetricsAddr: str('listen-metrics-addr'),
     readTimeoutMs: parseDuration(str('read-timeout'), 'read-timeout'),

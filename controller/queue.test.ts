@@ -111,6 +111,17 @@ describe('TokenBucket (--kubeclient-qps, --kubeclient-burst)', () => {
     expect(b.waiting).toBe(0);
   });
 
+  it('a burst below one token still lets requests through at the rate; qps 0 is refused', async () => {
+    const clock = fakeClock();
+    const b = new TokenBucket(10, 0.5, clock);
+    await b.take();
+    let done = false;
+    void b.take().then(() => (done = true));
+    await clock.advance(100);
+    expect(done).toBe(true);
+    expect(() => new TokenBucket(0, 10, clock)).toThrow(RangeError);
+  });
+
   it('a negative qps disables limiting', async () => {
     const clock = fakeClock();
     const b = new TokenBucket(-1, 1, clock);

@@ -27,6 +27,12 @@ async function start(acceptToken: () => string): Promise<{ url: string; handshak
       req.socket.destroy();
       return;
     }
+    if (req.url?.includes('watch=true')) {
+      // A watch: headers now, then the stream stays open.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('');
+      return;
+    }
     const auth = req.headers.authorization ?? '';
     seen.push(auth);
     if (auth !== `Bearer ${acceptToken()}`) {
@@ -95,5 +101,17 @@ describe('KubeClient', () => {
     expect(e).toBeInstanceOf(ApiError);
     expect((e as ApiError).status).toBe(0);
     dropNext = 0;
+  });
+
+  it('requests never queue behind open watches', async () => {
+    const s = await start(() => 'tok');
+    client = new KubeClient(kubeconfig(s.url, 'tok'), { qps: -1, burst: 1 });
+    const ac = new AbortController();
+    // More watches than any per-host socket cap would allow (each holds its connection for minutes).
+    const watches = Array.from({ length: 40 }, (_, i) => client!.watch(`/api/v1/w${i}`, {}, () => undefined, ac.signal).catch(() => undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await client.request({ method: 'GET', path: '/after-watches', timeoutMs: 2000 })).toEqual({ path: '/after-watches' });
+    ac.abort();
+    await Promise.all(watches);
   });
 });

@@ -142,11 +142,17 @@ export class KubeClient implements KubeApi {
       (tls as Record<string, unknown>)[f] = v;
       h.update(`${f}=`).update(Buffer.isBuffer(v) ? v : String(v)).update('\0');
     }
+    const proxied = Boolean(this.#kc.getCurrentCluster()?.proxyUrl);
     const fingerprint = h.digest('hex');
     if (!this.#agent || fingerprint !== this.#tlsFingerprint) {
       // Requests in flight on the old Agent finish; its idle sockets are closed after a while.
       if (this.#agent) this.#retire(this.#agent);
-      this.#agent = this.server.startsWith('https:') ? new HttpsAgent({ ...tls, keepAlive: true, maxSockets: 32 }) : new HttpAgent({ keepAlive: true, maxSockets: 32 });
+      // No socket cap: each watch holds a connection for minutes, and requests must never queue
+      // behind them (callers bound their own concurrency). Behind a kubeconfig proxy-url,
+      // client-node's proxy Agent is kept and reused instead.
+      this.#agent = proxied && o['agent']
+        ? (o['agent'] as HttpAgent)
+        : this.server.startsWith('https:') ? new HttpsAgent({ ...tls, keepAlive: true }) : new HttpAgent({ keepAlive: true });
       this.#tlsFingerprint = fingerprint;
       this.agentsBuilt++;
     }
@@ -187,14 +193,27 @@ export class KubeClient implements KubeApi {
   /** One request; resolves with the decoded JSON body (or text), rejects with ApiError. */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
     if (!req.unthrottled) await this.#limiter.take(req.urgent);
-    try {
-      return await this.#send<T>(req);
-    } catch (e) {
-      if (e instanceof StaleConnection) return this.#send<T>(req, true);
-      if (!(e instanceof ApiError && e.status === 401)) throw e;
-      // A token rotated since the credentials were applied: apply them again, once.
-      this.#invalidate();
-      return this.#send<T>(req);
+    let staleRetried = false;
+    let authRetried = false;
+    for (;;) {
+      try {
+        return await this.#send<T>(req, staleRetried);
+      } catch (e) {
+        if (e instanceof StaleConnection && !staleRetried) {
+          // Sent again on a new connection. A POST may in rare cases be applied twice: a Secret
+          // create then answers 409 (handled as a conflict), an Event is recorded twice.
+          staleRetried = true;
+          continue;
+        }
+        if (e instanceof StaleConnection) throw new ApiError(0, 'NetworkError', `${req.method} ${req.path}: ${e.message}`);
+        if (e instanceof ApiError && e.status === 401 && !authRetried) {
+          // A token rotated since the credentials were applied: apply them again, once.
+          authRetried = true;
+          this.#invalidate();
+          continue;
+        }
+        throw e;
+      }
     }
   }
 

@@ -27,12 +27,18 @@ export class TokenBucket {
   readonly #normal: (() => void)[] = [];
   #timer = false;
 
+  private readonly burst: number;
+
+  /** qps < 0 disables limiting; qps must not be 0 (config maps 0 to client-go's default). */
   constructor(
     private readonly qps: number,
-    private readonly burst: number,
+    burst: number,
     private readonly clock: Clock = realClock,
   ) {
-    this.#tokens = burst;
+    if (qps === 0 || Number.isNaN(qps)) throw new RangeError('the rate limit needs a qps other than 0');
+    // A request needs a whole token: a burst below 1 would never let one through.
+    this.burst = Math.max(1, burst);
+    this.#tokens = this.burst;
     this.#last = clock.now();
   }
 
