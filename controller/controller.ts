@@ -10,7 +10,7 @@ import { Informer, keyOf, type KubeObject } from './kube/informer.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { WorkQueue, type Priority } from './queue.js';
-import { Reconciler, sourceHash, type Outcome } from './reconciler.js';
+import { Reconciler, scopeAnnotations, sourceHash, type Outcome } from './reconciler.js';
 
 export interface ControllerOptions {
   /** Namespaces to watch; undefined for all. */
@@ -51,12 +51,9 @@ function trimSealedSecret(o: KubeObject): KubeObject {
  */
 function sameSource(a: SealedSecret, b: SealedSecret): boolean {
   if (a.metadata.generation === undefined || b.metadata.generation === undefined) return sourceHash(a) === sourceHash(b);
-  const aa = a.metadata.annotations ?? {};
-  const ba = b.metadata.annotations ?? {};
-  const scoped = (k: string) => k.startsWith('sealedsecrets.bitnami.com/');
-  const ak = Object.keys(aa).filter(scoped);
-  const bk = Object.keys(ba).filter(scoped);
-  return ak.length === bk.length && ak.every((k) => aa[k] === ba[k]) && a.metadata.uid === b.metadata.uid;
+  const sa = scopeAnnotations(a);
+  const sb = scopeAnnotations(b);
+  return a.metadata.uid === b.metadata.uid && Object.keys(sa).length === Object.keys(sb).length && Object.keys(sa).every((k) => sa[k] === sb[k]);
 }
 
 export class Controller {

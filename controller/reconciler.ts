@@ -119,11 +119,14 @@ export function sourceHash(ss: SealedSecret): string {
   return h;
 }
 
+/** The annotations that change what a SealedSecret builds: upstream's scope annotations. */
+export function scopeAnnotations(ss: SealedSecret): Record<string, string> {
+  return Object.fromEntries(Object.entries(ss.metadata.annotations ?? {}).filter(([k]) => k.startsWith('sealedsecrets.bitnami.com/')));
+}
+
 function computeSourceHash(ss: SealedSecret): string {
-  const a = ss.metadata.annotations ?? {};
-  const scopeAnnotations = Object.fromEntries(Object.entries(a).filter(([k]) => k.startsWith('sealedsecrets.bitnami.com/')));
   return createHash('sha256')
-    .update(canonical({ v: 1, ns: ss.metadata.namespace, name: ss.metadata.name, uid: ss.metadata.uid, a: scopeAnnotations, spec: { ...ss.spec, status: undefined } }))
+    .update(canonical({ v: 1, ns: ss.metadata.namespace, name: ss.metadata.name, uid: ss.metadata.uid, a: scopeAnnotations(ss), spec: { ...ss.spec, status: undefined } }))
     .digest('base64url');
 }
 
@@ -159,6 +162,17 @@ export function isControlledBy(secret: Secret, ss: SealedSecret): boolean {
 
 const isPatch = (s: Secret) => s.metadata.annotations?.[ANNOTATION_PATCH] === 'true';
 const isManaged = (s: Secret) => s.metadata.annotations?.[ANNOTATION_MANAGED] === 'true';
+
+/** What #setStatus records: the condition, whether the Secret was just written, and the Event's text. */
+interface StatusUpdate {
+  ok: boolean;
+  message: string;
+  reason: string;
+  wroteSecret: boolean;
+  eventMessage?: string;
+  /** A new or changed object: its status write goes ahead of bulk work at the rate limiter. */
+  urgent?: boolean;
+}
 
 export class Reconciler {
   /** Which key opened each SealedSecret last (ns/name -> fingerprints), used as a hint. */
@@ -201,7 +215,7 @@ export class Reconciler {
     if (this.upToDate(ss, existing)) {
       const fps = existing!.metadata.annotations?.[ANNOTATION_OPENED_BY];
       if (fps && !this.openedBy.has(key)) this.openedBy.set(key, fps.split(','));
-      await this.#setStatus(ss, true, '', EVENT_UNSEALED, false, undefined, urgent);
+      await this.#setStatus(ss, { ok: true, message: '', reason: EVENT_UNSEALED, wroteSecret: false, urgent });
       return 'unchanged';
     }
 
@@ -259,7 +273,7 @@ export class Reconciler {
         : e;
       return this.#fail(ss, err, EVENT_ERR_UPDATE_FAILED);
     }
-    await this.#setStatus(ss, true, '', EVENT_UNSEALED, true, undefined, urgent);
+    await this.#setStatus(ss, { ok: true, message: '', reason: EVENT_UNSEALED, wroteSecret: true, urgent });
     return 'synced';
   }
 
@@ -301,7 +315,7 @@ export class Reconciler {
   async #fail(ss: SealedSecret, e: unknown, reason: string, eventPrefix = ''): Promise<Outcome> {
     const err = isSealedSecretsError(e) ? e : new SealedSecretsError('ERR_UPDATE_FAILED', 'internal error');
     const message = err.message;
-    const changed = await this.#setStatus(ss, false, message, reason, false, `${eventPrefix}${err.detail}`);
+    const changed = await this.#setStatus(ss, { ok: false, message, reason, wroteSecret: false, eventMessage: `${eventPrefix}${err.detail}` });
     this.d.log.warn('SealedSecret not synced', { sealedSecret: objectRef(ss.metadata), code: err.code, error: message, statusChanged: changed });
     const policy = RETRY[err.code];
     return policy === 'retry' ? 'retry' : policy === 'limited' ? 'retry-limited' : 'failed';
@@ -311,7 +325,7 @@ export class Reconciler {
    * Sets condition Synced and observedGeneration; writes only on a change, and emits
    * the Event only then (or when the Secret was written). Returns whether it changed.
    */
-  async #setStatus(ss: SealedSecret, ok: boolean, message: string, reason: string, wroteSecret: boolean, eventMessage?: string, urgent = false): Promise<boolean> {
+  async #setStatus(ss: SealedSecret, { ok, message, reason, wroteSecret, eventMessage, urgent = false }: StatusUpdate): Promise<boolean> {
     const now = this.d.now().toISOString();
     const prev = ss.status?.conditions?.find((c) => c.type === 'Synced');
     const status: SealedSecretCondition['status'] = ok ? 'True' : 'False';

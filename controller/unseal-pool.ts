@@ -31,6 +31,12 @@ export interface UnsealPoolOptions {
   maxBatchItems?: number;
 }
 
+/**
+ * Batches in flight per worker: one running and one waiting in the worker itself (piscina's
+ * concurrentTasksPerWorker), so a worker never idles while the main thread hands it the next.
+ */
+const BATCHES_PER_WORKER = 2;
+
 interface Waiting {
   item: UnsealItem;
   /** Encrypted items: the batch cap counts these. */
@@ -56,7 +62,7 @@ export class UnsealPool {
   /** Unseal requests inside batches that are in flight. */
   #itemsInFlight = 0;
   workerCrashes = 0;
-  /** Unseal requests not yet sent, and unseal batches in flight. */
+  /** Unseal requests not yet sent (urgent ones first), and the batches in flight. */
   readonly #waiting: Waiting[] = [];
   #batchesInFlight = 0;
   #pumpScheduled = false;
@@ -90,7 +96,7 @@ export class UnsealPool {
       // answered the first instead of idling until the main thread hands it over. Atomics off:
       // in piscina's Atomics loop a worker drains its port and runs both tasks before answering
       // the first. RSA-4096 cold sync in-process: 215 -> 250 unseals/s on 2 cores.
-      concurrentTasksPerWorker: 2,
+      concurrentTasksPerWorker: BATCHES_PER_WORKER,
       atomics: 'disabled',
     });
     const old = this.#pool;
@@ -132,7 +138,7 @@ export class UnsealPool {
   }
 
   #pump(): void {
-    const slots = this.workers * 2;
+    const slots = this.workers * BATCHES_PER_WORKER;
     const maxItems = Math.max(1, this.#options.maxBatchItems ?? 8);
     while (this.#waiting.length && this.#batchesInFlight < slots) {
       // An even share of what waits for each free slot, within the item cap.
