@@ -43,7 +43,10 @@ export async function recoveryUnseal(args: KubesealArgs, io: CliIo, keyFiles: st
         throw new SealedSecretsError('ERR_WRONG_KIND', `${ss.kind ?? 'a kind-less object'} ${objectRef(ss.metadata)} is not a SealedSecret`);
       }
       try {
-        out.push(unsealSealedSecret(ss, ring).secret);
+        // The one holding the private key may read the values, so a value error is shown here.
+        const r = unsealSealedSecret(ss, ring);
+        if (r.valueError) throw r.valueError;
+        out.push(r.secret);
       } catch (e) {
         throw isSealedSecretsError(e) ? inContext(e, `SealedSecret ${objectRef(ss.metadata)}`) : e;
       }

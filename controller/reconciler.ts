@@ -33,7 +33,14 @@ import type { UnsealPool } from './unseal-pool.js';
 export const ANNOTATION_SOURCE_HASH = 'sealed-secrets-ts.io/source-hash';
 export const ANNOTATION_CONTENT_MAC = 'sealed-secrets-ts.io/content-mac';
 export const ANNOTATION_OPENED_BY = 'sealed-secrets-ts.io/key-fingerprints';
-const OURS = [ANNOTATION_SOURCE_HASH, ANNOTATION_CONTENT_MAC, ANNOTATION_OPENED_BY];
+/**
+ * Why the values could not make the Secret (a template failed on them, the data is too
+ * large, an immutable Secret's data would change). Whether that happens can depend on the
+ * plaintext, so it is said here, on the Secret, where only its readers look; status,
+ * Events, metrics and logs say "unsealed", exactly as on success (SECURITY.md).
+ */
+export const ANNOTATION_UNSEAL_ERROR = 'sealed-secrets-ts.io/unseal-error';
+const OURS = [ANNOTATION_SOURCE_HASH, ANNOTATION_CONTENT_MAC, ANNOTATION_OPENED_BY, ANNOTATION_UNSEAL_ERROR];
 
 /** retry: transient, always retried with backoff; retry-limited: up to --max-unseal-retries; failed: until something changes. */
 export type Outcome = 'synced' | 'unchanged' | 'retry' | 'retry-limited' | 'failed' | 'gone';
@@ -229,10 +236,12 @@ export class Reconciler {
     }
 
     let unsealed: Secret;
+    let valueError: SealedSecretsError | undefined;
     const started = performance.now();
     try {
       const r = await this.d.pool.unseal(ss, this.openedBy.get(key) ?? [], urgent);
       unsealed = r.secret;
+      valueError = r.valueError;
       this.d.metrics.rsaOperations.inc(r.rsaOperations);
       const fps = [...new Set(r.openedBy.values())];
       if (fps.length) this.openedBy.set(key, fps);
@@ -247,10 +256,20 @@ export class Reconciler {
       this.d.metrics.unsealDuration.observe((performance.now() - started) / 1000);
     }
 
-    const desired = this.#desired(ss, unsealed, existing);
+    // Whether an immutable Secret's data would change depends on the values: never a status error.
+    if (!valueError && existing?.immutable === true && canonical(existing.data ?? {}) !== canonical(this.#desired(ss, unsealed, existing).data ?? {})) {
+      valueError = new SealedSecretsError('ERR_VALUE', `Secret ${ns}/${name} is immutable and its data changed`, { hint: 'delete the Secret so the controller can create it again' });
+    }
+    const desired = this.#desired(ss, unsealed, existing, valueError);
     try {
       let written: Secret | undefined;
       if (!existing) {
+        written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body: desired, urgent });
+      } else if (existing.metadata.annotations?.[ANNOTATION_UNSEAL_ERROR] !== undefined && (existing.type ?? 'Opaque') !== (desired.type ?? 'Opaque')) {
+        // A placeholder (Opaque) becomes the real Secret: the type of a Secret cannot be changed.
+        await this.#deleteSecret(key);
+        delete desired.metadata.resourceVersion;
+        delete desired.metadata.uid;
         written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body: desired, urgent });
       } else if (canonical(strip(existing)) !== canonical(strip(desired))) {
         written = await this.d.client.request<Secret>({ method: 'PUT', path: paths.secret(ns, name), body: desired, urgent });
@@ -267,9 +286,10 @@ export class Reconciler {
         return 'retry-limited';
       }
       this.d.metrics.unsealErrors.inc({ reason: 'update', namespace: ns });
-      const immutable = e instanceof ApiError && /field is immutable when `immutable` is set/.test(e.message);
-      const err = immutable
-        ? new SealedSecretsError('ERR_UPDATE_FAILED', `Secret ${ns}/${name} is immutable and its data changed`, { hint: 'delete the Secret so the controller can create it again' })
+      // The API server's text for a refused value quotes its parser ("invalid character ..."): never in status.
+      const quotesValue = e instanceof ApiError && /secret contents redacted/i.test(e.message);
+      const err = quotesValue
+        ? new SealedSecretsError('ERR_UPDATE_FAILED', `the API server refused the data of Secret ${ns}/${name} as invalid`, { hint: 'check that the sealed values are what the Secret type needs' })
         : e;
       return this.#fail(ss, err, EVENT_ERR_UPDATE_FAILED);
     }
@@ -277,8 +297,13 @@ export class Reconciler {
     return 'synced';
   }
 
-  /** The Secret to write: the unsealed one, merged into the existing one as upstream does. */
-  #desired(ss: SealedSecret, unsealed: Secret, existing: Secret | undefined): Secret {
+  /**
+   * The Secret to write: the unsealed one, merged into the existing one as upstream does.
+   * With a value error the existing data is kept as it is (or the placeholder is created),
+   * and the error is recorded on the Secret.
+   */
+  #desired(ss: SealedSecret, unsealed: Secret, existing: Secret | undefined, valueError?: SealedSecretsError): Secret {
+    if (valueError && existing) unsealed = { ...unsealed, data: isPatch(existing) ? {} : { ...(existing.data ?? {}) } };
     const macKey = this.d.macKey();
     let out: Secret;
     if (!existing) {
@@ -306,6 +331,7 @@ export class Reconciler {
     ann[ANNOTATION_SOURCE_HASH] = sourceHash(ss);
     const fps = this.openedBy.get(objectRef(ss.metadata));
     if (fps?.length) ann[ANNOTATION_OPENED_BY] = fps.join(',');
+    if (valueError) ann[ANNOTATION_UNSEAL_ERROR] = valueError.detail;
     out.metadata.annotations = ann;
     const patch = existing ? isPatch(existing) : false;
     out.metadata.annotations[ANNOTATION_CONTENT_MAC] = contentMac(macKey, out, ss, patch);
@@ -326,7 +352,8 @@ export class Reconciler {
    * the Event only then (or when the Secret was written). Returns whether it changed.
    */
   async #setStatus(ss: SealedSecret, { ok, message, reason, wroteSecret, eventMessage, urgent = false }: StatusUpdate): Promise<boolean> {
-    const now = this.d.now().toISOString();
+    // Whole seconds, as upstream's metav1.Time: finer times would time the reconcile for anyone who can read status.
+    const now = new Date(Math.floor(this.d.now().getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
     const prev = ss.status?.conditions?.find((c) => c.type === 'Synced');
     const status: SealedSecretCondition['status'] = ok ? 'True' : 'False';
     const changed = !prev || prev.status !== status || (prev.message ?? '') !== message || ss.status?.observedGeneration !== ss.metadata.generation;

@@ -49,7 +49,16 @@ export interface UnsealOutcome {
   secret: Secret;
   openedBy: Map<string, string>;
   rsaOperations: number;
+  /** The values cannot make the Secret (ERR_VALUE): `secret` is the placeholder; tell only Secret readers. */
+  valueError?: SealedSecretsError;
 }
+
+/**
+ * Heap limits of a worker thread. The template budget keeps rendering far below them; they
+ * are the backstop: a worker that runs out is terminated and replaced (its task fails with
+ * ERR_WORKER and is retried), and the process, with every other reconcile, goes on.
+ */
+export const WORKER_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 } as const;
 
 export class UnsealPool {
   #pool: Piscina | undefined;
@@ -92,6 +101,7 @@ export class UnsealPool {
       maxThreads: this.workers,
       idleTimeout: 60_000,
       workerData: init,
+      resourceLimits: WORKER_RESOURCE_LIMITS,
       // Both batches of a worker are posted to it, so it starts the second the moment it has
       // answered the first instead of idling until the main thread hands it over. Atomics off:
       // in piscina's Atomics loop a worker drains its port and runs both tasks before answering
@@ -180,8 +190,18 @@ export class UnsealPool {
       const w = batch[i]!;
       if (!r.ok) return w.reject(fromErrorJSON(r.error));
       this.rsaOperations += r.rsaOperations;
-      w.resolve({ secret: r.secret, openedBy: new Map(r.openedBy), rsaOperations: r.rsaOperations });
+      const o: UnsealOutcome = { secret: r.secret, openedBy: new Map(r.openedBy), rsaOperations: r.rsaOperations };
+      if (r.valueError) o.valueError = fromErrorJSON(r.valueError);
+      w.resolve(o);
     });
+  }
+
+  /** Whether every item of the SealedSecret opens; renders no template (/v1/verify). */
+  async verify(sealedSecret: SealedSecret): Promise<void> {
+    const r = await this.#run({ kind: 'verify', sealedSecret });
+    if (!r.ok) throw fromErrorJSON(r.error);
+    if (!('verified' in r)) throw new TypeError('unexpected worker result');
+    this.rsaOperations += r.rsaOperations;
   }
 
   /** Re-encrypts to the key with `toFingerprint` (the sealing key), or to the newest. */

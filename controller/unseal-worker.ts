@@ -11,6 +11,7 @@ import {
   reencryptSealedSecret,
   toErrorJSON,
   unsealSealedSecret,
+  verifySealedSecret,
   type ErrorJSON,
   type SealedSecret,
   type Secret,
@@ -34,17 +35,21 @@ export interface UnsealItem {
 }
 
 export type UnsealItemResult =
-  | { ok: true; secret: Secret; openedBy: [string, string][]; rsaOperations: number }
+  /** valueError: the values cannot make the Secret; `secret` is the placeholder (see unsealSealedSecret). */
+  | { ok: true; secret: Secret; openedBy: [string, string][]; rsaOperations: number; valueError?: ErrorJSON }
   | { ok: false; error: ErrorJSON };
 
 /** Unseals go in batches (one message per batch, not per SealedSecret); each item succeeds or fails alone. */
 export type WorkerTask =
   | { kind: 'unseal'; items: UnsealItem[] }
-  | { kind: 'reencrypt'; sealedSecret: SealedSecret; toFingerprint?: string };
+  | { kind: 'reencrypt'; sealedSecret: SealedSecret; toFingerprint?: string }
+  /** Do all items open? Decrypts only: renders no template (/v1/verify). */
+  | { kind: 'verify'; sealedSecret: SealedSecret };
 
 export type WorkerResult =
   | { ok: true; results: UnsealItemResult[] }
   | { ok: true; sealedSecret: SealedSecret; rsaOperations: number }
+  | { ok: true; verified: true; rsaOperations: number }
   | { ok: false; error: ErrorJSON };
 
 const init = workerData as WorkerInit;
@@ -54,7 +59,9 @@ for (const k of init.keys) ring.add(k.privateKey, k.publicKey, { orderingTime: k
 function unsealOne(item: UnsealItem): UnsealItemResult {
   try {
     const r = unsealSealedSecret(item.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, extraHints: item.hints });
-    return { ok: true, secret: r.secret, openedBy: [...r.openedBy], rsaOperations: r.rsaOperations };
+    const out: UnsealItemResult = { ok: true, secret: r.secret, openedBy: [...r.openedBy], rsaOperations: r.rsaOperations };
+    if (r.valueError) out.valueError = toErrorJSON(r.valueError);
+    return out;
   } catch (e) {
     return { ok: false, error: toErrorJSON(e) };
   }
@@ -65,6 +72,10 @@ export default function run(task: WorkerTask): WorkerResult {
     if (task.kind === 'reencrypt') {
       const r = reencryptSealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, toFingerprint: task.toFingerprint });
       return { ok: true, sealedSecret: r.sealedSecret, rsaOperations: r.rsaOperations };
+    }
+    if (task.kind === 'verify') {
+      const r = verifySealedSecret(task.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data });
+      return { ok: true, verified: true, rsaOperations: r.rsaOperations };
     }
     return { ok: true, results: task.items.map(unsealOne) };
   } catch (e) {

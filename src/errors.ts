@@ -35,6 +35,13 @@ export const ERROR_CODES = [
   'ERR_NO_KEYS',
   /** spec.template.data that uses unsupported template syntax or fails to render. */
   'ERR_TEMPLATE',
+  /**
+   * The decrypted values cannot make the Secret: a template fails while rendering over them,
+   * the data is over Kubernetes' size limit, or it is not what the Secret's type needs.
+   * Whether it happens may depend on the plaintext: report it only where readers of the
+   * Secret look, never in status, Events, metrics, logs or HTTP answers (SECURITY.md).
+   */
+  'ERR_VALUE',
   /** The deprecated v1 spec.data blob where it is not accepted, or together with encryptedData. */
   'ERR_DEPRECATED_V1',
   /** Bad command-line usage (exit code 2). */

@@ -18,12 +18,12 @@ import {
   type Secret,
 } from './api/types.js';
 import { hybridEncrypt } from './crypto/hybrid.js';
-import { SealedSecretsError, inContext } from './errors.js';
+import { SealedSecretsError, inContext, isSealedSecretsError } from './errors.js';
 
 const inContextOf = (e: unknown, context: string) => (e instanceof SealedSecretsError ? inContext(e, context) : e);
 import type { KeyRing } from './keyring.js';
 import { encryptionLabel, scopeFromAnnotations, withScopeAnnotations, type Scope } from './scope.js';
-import { renderTemplate } from './template.js';
+import { TemplateBudget, parseTemplate, renderParsed } from './template.js';
 
 /** The message upstream gives when no key opens a value; users and tools grep for it. */
 export const NO_KEY_COULD_DECRYPT = 'no key could decrypt secret';
@@ -299,9 +299,48 @@ export function decryptError(keys: readonly string[]): SealedSecretsError {
   return new SealedSecretsError('ERR_DECRYPT', `${NO_KEY_COULD_DECRYPT}${tag}`, { hint: DECRYPT_HINT });
 }
 
+/** Kubernetes refuses a Secret whose data values add up to more (core.MaxSecretSize). */
+export const MAX_SECRET_DATA_BYTES = 1024 * 1024;
+
+const DOCKER_CONFIG_KEYS: Record<string, string> = { 'kubernetes.io/dockercfg': '.dockercfg', 'kubernetes.io/dockerconfigjson': '.dockerconfigjson' };
+
+/**
+ * What the API server would refuse in the data for reasons that depend on the values:
+ * the total size, and for docker config types whether the config is a JSON object
+ * (ValidateSecret unmarshals it into a map, and its error text quotes the parser, which
+ * names characters of the value). Checked here so that the refusal is an ERR_VALUE,
+ * reported only on the Secret, never the API server's message in status.
+ */
+function checkValues(data: ReadonlyMap<string, Buffer>, type: string | undefined, rendered: boolean): void {
+  let total = 0;
+  for (const v of data.values()) total += v.length;
+  if (total > MAX_SECRET_DATA_BYTES) {
+    const msg = `the Secret's data would be over Kubernetes' limit of ${MAX_SECRET_DATA_BYTES} bytes`;
+    // Without templates the size follows from the ciphertexts' lengths, which are public.
+    if (!rendered) throw new SealedSecretsError('ERR_TOO_LARGE', msg, { hint: 'split the values over several SealedSecrets' });
+    throw new SealedSecretsError('ERR_VALUE', msg, { hint: 'the templates make the data too large: fix the templates' });
+  }
+  const key = type ? DOCKER_CONFIG_KEYS[type] : undefined;
+  const cfg = key ? data.get(key) : undefined;
+  if (cfg) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(cfg.toString('utf8'));
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed)))) {
+      throw new SealedSecretsError('ERR_VALUE', `data["${key}"] is not a JSON object, which a Secret of type ${type} needs`, { hint: 'seal a valid docker config as this item' });
+    }
+  }
+}
+
 /**
  * Builds the Secret the controller creates, from a SealedSecret and its decrypted
  * items (a map from encryptedData key to plaintext), or from the decrypted v1 blob.
+ * Throws ERR_TEMPLATE for what the template alone shows (checked for every template
+ * before any is rendered, so the answer never depends on the values), and ERR_VALUE
+ * for what depends on the values (see unsealSealedSecret).
  */
 export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Buffer>, v1Plaintext?: Buffer): Secret {
   const meta = ss.metadata;
@@ -324,12 +363,18 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
     if (tmeta.creationTimestamp === null) delete tmeta.creationTimestamp;
     const data = new Map(plaintexts);
     const templates = template.data && typeof template.data === 'object' ? template.data : {};
+    // Every template is read and checked first: a template error is reported whatever the values are.
+    const parsed = [];
     for (const [k, src] of Object.entries(templates)) {
       // A null template deletes the item, as upstream (Unseal: `if value == nil { delete(...) }`).
       if (src === null || src === undefined) data.delete(k);
       else if (typeof src !== 'string') throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${printable(k)}"] must be a string (a template), not ${Array.isArray(src) ? 'an array' : typeof src}`);
-      else data.set(k, renderTemplate(k, src, plaintexts));
+      else parsed.push(parseTemplate(k, src));
     }
+    // One budget for all of them: no SealedSecret renders more than TEMPLATE_LIMITS in total.
+    const budget = new TemplateBudget();
+    for (const t of parsed) data.set(t.item, renderParsed(t, plaintexts, budget));
+    checkValues(data, template.type, parsed.length > 0);
     secret = { metadata: tmeta };
     if (template.type) secret.type = template.type;
     if (template.immutable !== undefined && template.immutable !== null) secret.immutable = template.immutable;
@@ -350,14 +395,45 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
   return secret;
 }
 
+/**
+ * The Secret created in place of one the values cannot make (an ERR_VALUE) when none
+ * exists yet: the template's metadata, type Opaque (so no type validation can refuse it),
+ * no data, never immutable. What it lacks tells its readers nothing the error does not.
+ */
+export function placeholderSecret(ss: SealedSecret): Secret {
+  const t = ss.spec.template ?? {};
+  return buildSecret({ ...ss, spec: { ...ss.spec, template: { metadata: t.metadata } } }, new Map());
+}
+
 export interface UnsealResult {
   secret: Secret;
   /** Which key opened each item, for hints and per-key metrics. */
   openedBy: Map<string, string>;
   rsaOperations: number;
+  /**
+   * Set when the values cannot make the Secret (ERR_VALUE): `secret` is then the
+   * placeholder, and the error may be shown only to readers of the Secret.
+   */
+  valueError?: SealedSecretsError;
 }
 
-/** Unseals in one step with a key ring: plan, decrypt every item, build the Secret. */
+/** buildSecret, with an ERR_VALUE returned beside the placeholder instead of thrown. */
+function buildConcealed(ss: SealedSecret, plaintexts: ReadonlyMap<string, Buffer>, v1Plaintext?: Buffer): Pick<UnsealResult, 'secret' | 'valueError'> {
+  try {
+    return { secret: buildSecret(ss, plaintexts, v1Plaintext) };
+  } catch (e) {
+    if (isSealedSecretsError(e, 'ERR_VALUE')) return { secret: placeholderSecret(ss), valueError: e };
+    throw e;
+  } finally {
+    for (const p of plaintexts.values()) p.fill(0);
+  }
+}
+
+/**
+ * Unseals in one step with a key ring: plan, decrypt every item, build the Secret.
+ * Throws for failures that do not depend on the values (bad input, no key opens an item,
+ * a template error); returns `valueError` for those that do.
+ */
 export function unsealSealedSecret(ss: SealedSecret, ring: KeyRing, options: UnsealOptions = {}): UnsealResult {
   const plan = planUnseal(ss, options);
   const openedBy = new Map<string, string>();
@@ -367,10 +443,27 @@ export function unsealSealedSecret(ss: SealedSecret, ring: KeyRing, options: Uns
     rsaOperations += r.rsaOperations;
     if (!r.plaintext) throw decryptError([]);
     openedBy.set('', r.fingerprint);
-    return { secret: buildSecret(ss, new Map(), r.plaintext), openedBy, rsaOperations };
+    return { ...buildConcealed(ss, new Map(), r.plaintext), openedBy, rsaOperations };
   }
   const opened = openItems(plan, ring);
-  return { secret: buildSecret(ss, opened.plaintexts), openedBy: opened.openedBy, rsaOperations: opened.rsaOperations };
+  return { ...buildConcealed(ss, opened.plaintexts), openedBy: opened.openedBy, rsaOperations: opened.rsaOperations };
+}
+
+/**
+ * Whether every item opens, and nothing else (/v1/verify): no template is rendered, so
+ * the answer depends on the ciphertexts and keys only, never on the values.
+ */
+export function verifySealedSecret(ss: SealedSecret, ring: KeyRing, options: UnsealOptions = {}): { rsaOperations: number } {
+  const plan = planUnseal(ss, options);
+  if (plan.v1Blob) {
+    const r = ring.openCounted(plan.v1Blob, plan.label, plan.hints);
+    r.plaintext?.fill(0);
+    if (!r.plaintext) throw decryptError([]);
+    return { rsaOperations: r.rsaOperations };
+  }
+  const opened = openItems(plan, ring);
+  for (const p of opened.plaintexts.values()) p.fill(0);
+  return { rsaOperations: opened.rsaOperations };
 }
 
 /** Decrypts every item of a plan; throws the uniform error naming every item no key opens. */

@@ -17,6 +17,18 @@
  *
  * Not supported, and refused with an error that names the item: if/else/range/with/
  * define/template/block, variables ($x), method calls, and every other function.
+ *
+ * Two kinds of failure, because of the first rule (SECURITY.md: nothing that someone
+ * without read access to the Secret can observe may depend on its values):
+ * - ERR_TEMPLATE: found by reading the template alone (syntax, unknown functions,
+ *   argument counts, literal argument types). Safe to report in status and Events.
+ * - ERR_VALUE: anything that goes wrong while evaluating over the values
+ *   (a value that is not base64, a result over the budget, a type that depends on
+ *   `default`). Whether it happens can depend on the plaintext, so callers must
+ *   report it only where Secret readers look (the controller: an annotation on the
+ *   Secret), never in status, Events, metrics, logs or HTTP answers.
+ * One TemplateBudget bounds the work of all the templates of one SealedSecret
+ * (bytes produced by every step, and steps), enforced before each allocation.
  */
 import { SealedSecretsError } from './errors.js';
 
@@ -33,7 +45,10 @@ type Node =
 
 type Part = { kind: 'text'; text: string } | { kind: 'action'; pipe: Node & { t: 'pipe' } };
 
+/** A failure found by reading the template, without its values. */
 class TemplateError extends Error {}
+/** A failure while evaluating over the values: whether it happens may depend on them. */
+class EvalError extends Error {}
 
 const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'nil']);
 
@@ -127,7 +142,8 @@ function parseOperand(tok: string): Node {
   if (tok.startsWith('$')) throw new TemplateError(`variables (${tok}) are not supported`);
   if (KEYWORDS.has(tok)) throw new TemplateError(`"${tok}" is not supported; only expressions such as {{ .key }} or {{ index . "key" }}`);
   if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(tok)) {
-    if (!(tok in FUNCS)) throw new TemplateError(`function "${tok}" is not supported`);
+    // Own properties only: Object.prototype names (constructor, __proto__) are not functions.
+    if (!Object.hasOwn(FUNCS, tok)) throw new TemplateError(`function "${tok}" is not supported`);
     return { t: 'ident', name: tok };
   }
   throw new TemplateError(`unexpected "${tok}"`);
@@ -147,7 +163,7 @@ function trimRight(s: string): string {
 }
 
 /** Limits that keep a hostile template from exhausting memory or the stack. */
-const MAX_OUTPUT_BYTES = 1024 * 1024;
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
 const MAX_DEPTH = 50;
 const MAX_INDENT = 1024;
 
@@ -222,17 +238,65 @@ function parse(src: string): Part[] {
 
 type Data = ReadonlyMap<string, Buffer>;
 
+/** Work allowed for rendering all the templates of one SealedSecret. */
+export const TEMPLATE_LIMITS = {
+  /** Bytes produced by every step together (text, function results, printed values). */
+  bytes: 4 * 1024 * 1024,
+  /** Operands evaluated and functions called. */
+  steps: 100_000,
+} as const;
+
+/**
+ * One budget for the whole rendering of a SealedSecret: every function charges what it
+ * will produce before it allocates, so no template, however nested, builds more than
+ * `maxBytes` in total or runs more than `maxSteps` steps.
+ */
+export class TemplateBudget {
+  bytes = 0;
+  steps = 0;
+  constructor(
+    readonly maxBytes: number = TEMPLATE_LIMITS.bytes,
+    readonly maxSteps: number = TEMPLATE_LIMITS.steps,
+  ) {}
+
+  /** Fails unless `n` more bytes fit (for results whose exact size is known only once built). */
+  reserve(n: number): void {
+    if (this.bytes + n > this.maxBytes) throw new EvalError(`the templates would produce more than ${this.maxBytes} bytes in all`);
+  }
+
+  /** Charges `n` bytes about to be produced. */
+  produce(n: number): void {
+    this.reserve(n);
+    this.bytes += n;
+  }
+
+  step(): void {
+    if (++this.steps > this.maxSteps) throw new EvalError(`the templates take more than ${this.maxSteps} steps in all`);
+  }
+}
+
+interface Ctx {
+  data: Data;
+  budget: TemplateBudget;
+}
+
+const NO_VALUE = Buffer.from('<no value>');
+
 function str(v: Value): string {
   return Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'number' || typeof v === 'boolean' ? String(v) : v === MISSING ? '<no value>' : 'map[...]';
 }
 
-function bytesOf(v: Value, data: Data): Buffer {
+/** How a value prints, charged to the budget when printing allocates. */
+function bytesOf(v: Value, ctx: Ctx): Buffer {
   if (Buffer.isBuffer(v)) return v;
-  if (v === MISSING) return Buffer.from('<no value>');
+  if (v === MISSING) return NO_VALUE;
   if (v === MAP) {
     // Go prints a map as map[k1:v1 k2:v2] with sorted keys.
-    const keys = [...data.keys()].sort();
-    const items = keys.flatMap((k, n) => [Buffer.from((n ? ' ' : '') + k + ':'), data.get(k)!]);
+    const keys = [...ctx.data.keys()].sort();
+    let size = 5;
+    for (const k of keys) size += Buffer.byteLength(k) + 2 + ctx.data.get(k)!.length;
+    ctx.budget.produce(size);
+    const items = keys.flatMap((k, n) => [Buffer.from((n ? ' ' : '') + k + ':'), ctx.data.get(k)!]);
     return Buffer.concat([Buffer.from('map['), ...items, Buffer.from(']')]);
   }
   return Buffer.from(String(v));
@@ -240,170 +304,305 @@ function bytesOf(v: Value, data: Data): Buffer {
 
 function needString(v: Value, fn: string): Buffer {
   if (Buffer.isBuffer(v)) return v;
-  if (v === MISSING) return Buffer.from('<no value>');
-  throw new TemplateError(`${fn}: expected a string`);
+  if (v === MISSING) return NO_VALUE;
+  throw new EvalError(`${fn}: expected a string`);
 }
 
 function goQuote(s: string): string {
   return JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-type Fn = (args: Value[], data: Data) => Value;
-
-function arity(name: string, args: Value[], min: number, max = min): void {
-  if (args.length < min || args.length > max) throw new TemplateError(`wrong number of args for ${name}: want ${min === max ? min : `${min}-${max}`} got ${args.length}`);
+/** A string built from `b`, at most `factor` times its size, charged as built. */
+function grown(ctx: Ctx, b: Buffer, factor: number, build: (s: string) => string): Buffer {
+  ctx.budget.reserve(b.length * factor);
+  const out = Buffer.from(build(b.toString('utf8')));
+  ctx.budget.produce(out.length);
+  return out;
 }
 
-const FUNCS: Record<string, Fn> = {
-  index(args, data) {
-    arity('index', args, 2);
-    if (args[0] !== MAP) throw new TemplateError('index: only "index . \\"key\\"" is supported');
+type Fn = (args: Value[], ctx: Ctx) => Value;
+
+/** A function with what can be checked without values: its argument count and which arguments are strings. */
+interface FnSpec {
+  min: number;
+  max: number;
+  /** Argument positions that must be strings. */
+  strings?: number[];
+  /** Argument positions that must be integers. */
+  ints?: number[];
+  fn: Fn;
+}
+
+const fixed = (n: number, fn: Fn, types: Partial<FnSpec> = {}): FnSpec => ({ min: n, max: n, fn, ...types });
+const variadic = (min: number, fn: Fn, types: Partial<FnSpec> = {}): FnSpec => ({ min, max: Infinity, fn, ...types });
+
+function indent(width: Value, s: Buffer, ctx: Ctx, newline: boolean): Buffer {
+  if (typeof width !== 'number') throw new EvalError('indent: the width must be a number');
+  if (width < 0 || width > MAX_INDENT) throw new EvalError(`indent: width must be between 0 and ${MAX_INDENT}`);
+  let lines = 1;
+  for (let i = s.indexOf(10); i >= 0; i = s.indexOf(10, i + 1)) lines++;
+  ctx.budget.produce(s.length + lines * width + (newline ? 1 : 0));
+  const pad = ' '.repeat(width);
+  return Buffer.from((newline ? '\n' : '') + pad + s.toString('latin1').split('\n').join('\n' + pad), 'latin1');
+}
+
+const FUNCS: Record<string, FnSpec> = {
+  index: fixed(2, (args, ctx) => {
+    if (args[0] !== MAP) throw new EvalError('index: only "index . \\"key\\"" is supported');
     const k = args[1]!;
-    if (!Buffer.isBuffer(k)) throw new TemplateError('index: the key must be a string');
-    return data.get(k.toString('utf8')) ?? Buffer.alloc(0);
-  },
-  print(args, data) {
+    if (!Buffer.isBuffer(k)) throw new EvalError('index: the key must be a string');
+    return ctx.data.get(k.toString('utf8')) ?? Buffer.alloc(0);
+  }, { strings: [1] }),
+  print: variadic(0, (args, ctx) => {
     const out: Buffer[] = [];
     args.forEach((a, n) => {
       // fmt.Sprint adds spaces between operands when neither side is a string.
       if (n > 0 && !Buffer.isBuffer(a) && !Buffer.isBuffer(args[n - 1]!)) out.push(Buffer.from(' '));
-      out.push(bytesOf(a, data));
+      out.push(bytesOf(a, ctx));
     });
+    ctx.budget.produce(out.reduce((n, b) => n + b.length, 0));
     return Buffer.concat(out);
-  },
-  printf(args, data) {
-    if (args.length < 1 || !Buffer.isBuffer(args[0])) throw new TemplateError('printf: the first argument must be a format string');
+  }),
+  printf: variadic(1, (args, ctx) => {
+    if (!Buffer.isBuffer(args[0])) throw new EvalError('printf: the first argument must be a format string');
     const fmt = args[0].toString('utf8');
     const rest = args.slice(1);
     const out: Buffer[] = [];
+    const push = (b: Buffer) => {
+      ctx.budget.produce(b.length);
+      out.push(b);
+    };
     let argi = 0;
     let lit = '';
     for (let i = 0; i < fmt.length; i++) {
       if (fmt[i] !== '%') { lit += fmt[i]; continue; }
       const verb = fmt[++i];
       if (verb === '%') { lit += '%'; continue; }
-      out.push(Buffer.from(lit));
+      push(Buffer.from(lit));
       lit = '';
-      if (argi >= rest.length) { out.push(Buffer.from(`%!${verb}(MISSING)`)); continue; }
+      if (argi >= rest.length) { push(Buffer.from(`%!${verb}(MISSING)`)); continue; }
       const a = rest[argi++]!;
       switch (verb) {
-        case 's': case 'v': out.push(bytesOf(a, data)); break;
+        case 's': case 'v': push(bytesOf(a, ctx)); break;
         case 'd':
-          if (typeof a !== 'number') throw new TemplateError('printf: %d needs an integer');
-          out.push(Buffer.from(String(a)));
+          if (typeof a !== 'number') throw new EvalError('printf: %d needs an integer');
+          push(Buffer.from(String(a)));
           break;
-        case 'q': out.push(Buffer.from(goQuote(str(a)))); break;
-        case 'x': out.push(Buffer.from(typeof a === 'number' ? a.toString(16) : bytesOf(a, data).toString('hex'))); break;
-        case 'X': out.push(Buffer.from((typeof a === 'number' ? a.toString(16) : bytesOf(a, data).toString('hex')).toUpperCase())); break;
-        default: throw new TemplateError(`printf: verb %${verb ?? ''} is not supported (use %s %v %d %q %x %X %%)`);
+        case 'q': push(grown(ctx, Buffer.from(str(a)), 6, goQuote)); break;
+        case 'x': case 'X': {
+          const b = typeof a === 'number' ? Buffer.from(a.toString(16)) : bytesOf(a, ctx);
+          ctx.budget.produce(b.length * 2);
+          const hex = typeof a === 'number' ? b.toString() : b.toString('hex');
+          out.push(Buffer.from(verb === 'X' ? hex.toUpperCase() : hex));
+          break;
+        }
+        default: throw new EvalError(`printf: verb %${verb ?? ''} is not supported (use %s %v %d %q %x %X %%)`);
       }
     }
-    out.push(Buffer.from(lit));
-    if (argi < rest.length) out.push(Buffer.from(`%!(EXTRA ${rest.slice(argi).map(() => 'string').join(', ')})`));
+    push(Buffer.from(lit));
+    if (argi < rest.length) push(Buffer.from(`%!(EXTRA ${rest.slice(argi).map(() => 'string').join(', ')})`));
     return Buffer.concat(out);
-  },
-  len(args, data) {
-    arity('len', args, 1);
+  }, { strings: [0] }),
+  len: fixed(1, (args, ctx) => {
     const a = args[0]!;
-    if (a === MAP) return data.size;
+    if (a === MAP) return ctx.data.size;
     return needString(a, 'len').length;
-  },
-  upper: (a) => (arity('upper', a, 1), Buffer.from(needString(a[0]!, 'upper').toString('utf8').toUpperCase())),
-  lower: (a) => (arity('lower', a, 1), Buffer.from(needString(a[0]!, 'lower').toString('utf8').toLowerCase())),
-  trim: (a) => (arity('trim', a, 1), Buffer.from(needString(a[0]!, 'trim').toString('utf8').trim())),
-  trimPrefix(a) {
-    arity('trimPrefix', a, 2);
+  }),
+  upper: fixed(1, (a, ctx) => grown(ctx, needString(a[0]!, 'upper'), 3, (s) => s.toUpperCase()), { strings: [0] }),
+  lower: fixed(1, (a, ctx) => grown(ctx, needString(a[0]!, 'lower'), 3, (s) => s.toLowerCase()), { strings: [0] }),
+  trim: fixed(1, (a, ctx) => grown(ctx, needString(a[0]!, 'trim'), 3, (s) => s.trim()), { strings: [0] }),
+  trimPrefix: fixed(2, (a) => {
     const [p, s] = [needString(a[0]!, 'trimPrefix'), needString(a[1]!, 'trimPrefix')];
     return s.subarray(0, p.length).equals(p) ? s.subarray(p.length) : s;
-  },
-  trimSuffix(a) {
-    arity('trimSuffix', a, 2);
+  }, { strings: [0, 1] }),
+  trimSuffix: fixed(2, (a) => {
     const [p, s] = [needString(a[0]!, 'trimSuffix'), needString(a[1]!, 'trimSuffix')];
     return p.length <= s.length && s.subarray(s.length - p.length).equals(p) ? s.subarray(0, s.length - p.length) : s;
-  },
-  quote: (a) => Buffer.from(a.map((v) => goQuote(str(v))).join(' ')),
-  squote: (a) => Buffer.from(a.map((v) => `'${str(v)}'`).join(' ')),
-  b64enc: (a) => (arity('b64enc', a, 1), Buffer.from(needString(a[0]!, 'b64enc').toString('base64'))),
-  b64dec(a) {
-    arity('b64dec', a, 1);
+  }, { strings: [0, 1] }),
+  quote: variadic(0, (a, ctx) => {
+    const parts = a.map(str);
+    ctx.budget.reserve(parts.reduce((n, p) => n + Buffer.byteLength(p) * 6 + 3, 0));
+    const out = Buffer.from(parts.map(goQuote).join(' '));
+    ctx.budget.produce(out.length);
+    return out;
+  }),
+  squote: variadic(0, (a, ctx) => {
+    const parts = a.map(str);
+    ctx.budget.produce(parts.reduce((n, p) => n + Buffer.byteLength(p) + 3, 0));
+    return Buffer.from(parts.map((p) => `'${p}'`).join(' '));
+  }),
+  b64enc: fixed(1, (a, ctx) => {
+    const b = needString(a[0]!, 'b64enc');
+    ctx.budget.produce(Math.ceil(b.length / 3) * 4);
+    return Buffer.from(b.toString('base64'));
+  }, { strings: [0] }),
+  b64dec: fixed(1, (a, ctx) => {
     const s = needString(a[0]!, 'b64dec').toString('latin1');
     // Sprig returns the error text as the result; here a bad value is an error.
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new TemplateError('b64dec: illegal base64 data');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new EvalError('b64dec: illegal base64 data');
+    ctx.budget.produce((s.length / 4) * 3);
     return Buffer.from(s, 'base64');
-  },
-  replace(a) {
-    arity('replace', a, 3);
-    const [from, to, s] = a.map((v) => needString(v, 'replace').toString('utf8'));
-    return Buffer.from(from === '' ? s! : s!.split(from!).join(to!));
-  },
-  default(a) {
-    arity('default', a, 2);
+  }, { strings: [0] }),
+  replace: fixed(3, (a, ctx) => {
+    // strings.Replace(s, old, new, -1) on bytes, as Go does; the result's size is known before it is built.
+    const [from, to, s] = a.map((v) => needString(v, 'replace')) as [Buffer, Buffer, Buffer];
+    if (from.length === 0) return s;
+    const at: number[] = [];
+    for (let i = s.indexOf(from); i >= 0; i = s.indexOf(from, i + from.length)) {
+      at.push(i);
+      if (at.length % 1024 === 0) ctx.budget.step();
+    }
+    const size = s.length + at.length * (to.length - from.length);
+    ctx.budget.produce(size);
+    const out = Buffer.allocUnsafe(size);
+    let w = 0;
+    let r = 0;
+    for (const i of at) {
+      w += s.copy(out, w, r, i);
+      w += to.copy(out, w);
+      r = i + from.length;
+    }
+    s.copy(out, w, r);
+    return out;
+  }, { strings: [0, 1, 2] }),
+  default: fixed(2, (a) => {
     const [d, v] = a;
     const empty = v === MISSING || (Buffer.isBuffer(v) && v.length === 0) || v === 0 || v === false;
     return empty ? d! : v!;
-  },
-  indent(a) {
-    arity('indent', a, 2);
-    if (typeof a[0] !== 'number') throw new TemplateError('indent: the first argument must be a number');
-    if (a[0] < 0 || a[0] > MAX_INDENT) throw new TemplateError(`indent: width must be between 0 and ${MAX_INDENT}`);
-    const pad = ' '.repeat(a[0]);
-    return Buffer.from(pad + needString(a[1]!, 'indent').toString('utf8').split('\n').join('\n' + pad));
-  },
-  nindent(a) {
-    return Buffer.concat([Buffer.from('\n'), FUNCS['indent']!(a, new Map()) as Buffer]);
-  },
+  }),
+  indent: fixed(2, (a, ctx) => indent(a[0]!, needString(a[1]!, 'indent'), ctx, false), { ints: [0], strings: [1] }),
+  nindent: fixed(2, (a, ctx) => indent(a[0]!, needString(a[1]!, 'nindent'), ctx, true), { ints: [0], strings: [1] }),
 };
 
-function evalNode(n: Node, data: Data, piped: Value[]): Value {
+/**
+ * Checks what needs no values: argument counts, the types of literal and `.` arguments,
+ * printf verbs in a literal format, field chains, and pipelines into non-functions.
+ */
+function checkPipe(p: Node & { t: 'pipe' }): void {
+  p.cmds.forEach((cmd, ci) => {
+    const [head, ...rest] = cmd;
+    for (const a of rest) {
+      if (a.t === 'pipe') checkPipe(a);
+      // A function name as an argument is called with no arguments.
+      if (a.t === 'ident' && FUNCS[a.name]!.min > 0) throw new TemplateError(`wrong number of args for ${a.name}: want ${FUNCS[a.name]!.min} got 0`);
+    }
+    if (head!.t === 'pipe') checkPipe(head!);
+    if (head!.t === 'field' && head!.path.length > 1) throw new TemplateError(`can't evaluate field ${head!.path[1]} in type string`);
+    for (const a of rest) if (a.t === 'field' && a.path.length > 1) throw new TemplateError(`can't evaluate field ${a.path[1]} in type string`);
+    if (head!.t !== 'ident') {
+      if (rest.length) throw new TemplateError("can't give arguments to a non-function");
+      if (ci > 0) throw new TemplateError("can't pipe into a non-function");
+      return;
+    }
+    const name = head!.name;
+    const spec = FUNCS[name]!;
+    const n = rest.length + (ci > 0 ? 1 : 0);
+    if (n < spec.min || n > spec.max) {
+      const want = spec.max === Infinity ? `at least ${spec.min}` : spec.min === spec.max ? String(spec.min) : `${spec.min}-${spec.max}`;
+      throw new TemplateError(`wrong number of args for ${name}: want ${want} got ${n}`);
+    }
+    rest.forEach((a, i) => {
+      const lit = a.t === 'lit' ? a.v : a.t === 'dot' ? MAP : undefined;
+      if (lit === undefined) return;
+      if (spec.strings?.includes(i) && !Buffer.isBuffer(lit)) throw new TemplateError(`${name}: argument ${i + 1} must be a string`);
+      if (spec.ints?.includes(i) && typeof lit !== 'number') throw new TemplateError(`${name}: argument ${i + 1} must be a number`);
+    });
+    if (name === 'index' && rest[0] && rest[0].t !== 'dot' && ci === 0) throw new TemplateError('index: only "index . \\"key\\"" is supported');
+    if ((name === 'indent' || name === 'nindent') && rest[0]?.t === 'lit' && typeof rest[0].v === 'number' && (rest[0].v < 0 || rest[0].v > MAX_INDENT)) {
+      throw new TemplateError(`${name}: width must be between 0 and ${MAX_INDENT}`);
+    }
+    if (name === 'printf' && rest[0]?.t === 'lit' && Buffer.isBuffer(rest[0].v)) {
+      const fmt = rest[0].v.toString('utf8');
+      for (let i = fmt.indexOf('%'); i >= 0; i = fmt.indexOf('%', i + 2)) {
+        const verb = fmt[i + 1];
+        if (verb === undefined || !'svdqxX%'.includes(verb)) throw new TemplateError(`printf: verb %${verb ?? ''} is not supported (use %s %v %d %q %x %X %%)`);
+      }
+    }
+  });
+}
+
+function evalNode(n: Node, ctx: Ctx): Value {
+  ctx.budget.step();
   switch (n.t) {
     case 'dot': return MAP;
     case 'lit': return n.v;
-    case 'field': {
-      const v = data.get(n.path[0]!);
-      if (n.path.length > 1) throw new TemplateError(`can't evaluate field ${n.path[1]} in type string`);
-      return v ?? MISSING;
-    }
-    case 'ident': return FUNCS[n.name]!(piped, data);
-    case 'pipe': return evalPipe(n, data);
+    case 'field': return ctx.data.get(n.path[0]!) ?? MISSING;
+    case 'ident': return call(n.name, [], ctx);
+    case 'pipe': return evalPipe(n, ctx);
   }
 }
 
-function evalPipe(p: Node & { t: 'pipe' }, data: Data): Value {
+function call(name: string, args: Value[], ctx: Ctx): Value {
+  ctx.budget.step();
+  return FUNCS[name]!.fn(args, ctx);
+}
+
+function evalPipe(p: Node & { t: 'pipe' }, ctx: Ctx): Value {
   let prev: Value[] = [];
   for (const cmd of p.cmds) {
     const [head, ...rest] = cmd;
-    if (head!.t === 'ident') {
-      const args = rest.map((a) => evalNode(a, data, []));
-      prev = [FUNCS[head!.name]!([...args, ...prev], data)];
-    } else {
-      if (rest.length) throw new TemplateError("can't give arguments to a non-function");
-      if (prev.length) throw new TemplateError("can't pipe into a non-function");
-      prev = [evalNode(head!, data, [])];
-    }
+    if (head!.t === 'ident') prev = [call(head!.name, [...rest.map((a) => evalNode(a, ctx)), ...prev], ctx)];
+    else prev = [evalNode(head!, ctx)];
   }
   return prev[0]!;
 }
 
+/** A template read and checked without its values; render it with renderParsed. */
+export interface ParsedTemplate {
+  readonly item: string;
+  readonly parts: readonly Part[];
+}
+
+const HINT = 'supported: {{ .key }}, {{ index . "key" }}, pipelines and the functions listed in the README';
+
+/** Reads and checks one template.data value (no values needed). Throws ERR_TEMPLATE. */
+export function parseTemplate(item: string, source: string): ParsedTemplate {
+  try {
+    const parts = parse(source);
+    for (const part of parts) if (part.kind === 'action') checkPipe(part.pipe);
+    return { item, parts };
+  } catch (e) {
+    if (e instanceof TemplateError) throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${item}"]: ${e.message}`, { hint: HINT });
+    throw e;
+  }
+}
+
 /**
- * Renders one template.data value. `item` names it in errors. Throws ERR_TEMPLATE.
+ * Renders a parsed template over the values, within `budget` (shared by all the templates
+ * of one SealedSecret). Throws ERR_VALUE, which must be reported only to readers
+ * of the Secret (see the top of this file).
  */
-export function renderTemplate(item: string, source: string, data: Data): Buffer {
+export function renderParsed(t: ParsedTemplate, data: Data, budget: TemplateBudget): Buffer {
+  const ctx: Ctx = { data, budget };
   try {
     const out: Buffer[] = [];
     let size = 0;
-    for (const part of parse(source)) {
-      const b = part.kind === 'text' ? Buffer.from(part.text, 'utf8') : bytesOf(evalPipe(part.pipe, data), data);
+    for (const part of t.parts) {
+      let b: Buffer;
+      if (part.kind === 'text') {
+        budget.step();
+        budget.produce(Buffer.byteLength(part.text));
+        b = Buffer.from(part.text, 'utf8');
+      } else {
+        b = bytesOf(evalPipe(part.pipe, ctx), ctx);
+      }
       size += b.length;
-      if (size > MAX_OUTPUT_BYTES) throw new TemplateError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
+      if (size > MAX_OUTPUT_BYTES) throw new EvalError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
       out.push(b);
     }
+    budget.produce(size);
     return Buffer.concat(out);
   } catch (e) {
-    if (e instanceof TemplateError) {
-      throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${item}"]: ${e.message}`, {
-        hint: 'supported: {{ .key }}, {{ index . "key" }}, pipelines and the functions listed in the README',
+    if (e instanceof EvalError || e instanceof RangeError) {
+      throw new SealedSecretsError('ERR_VALUE', `template.data["${t.item}"]: ${e instanceof EvalError ? e.message : 'the value is too large to render'}`, {
+        hint: 'this depends on the values: fix the template or the sealed values',
       });
     }
     throw e;
   }
+}
+
+/** Parses and renders one template.data value with a budget of its own (tests, one-off use). */
+export function renderTemplate(item: string, source: string, data: Data, budget = new TemplateBudget()): Buffer {
+  return renderParsed(parseTemplate(item, source), data, budget);
 }
