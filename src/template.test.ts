@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SealedSecretsError } from './errors.js';
-import { renderTemplate } from './template.js';
+import { TEMPLATE_LIMITS, TemplateBudget, renderTemplate } from './template.js';
 
 const data = new Map<string, Buffer>([
   ['username', Buffer.from('admin')],
@@ -71,5 +71,77 @@ describe('template limits against hostile input', () => {
     ['{{ .username }}'.repeat(1) + 'x'.repeat(1024 * 1024 + 1), 'the rendered value is over 1048576 bytes'],
   ])('refuses %#: %s', (src, msg) => {
     expect(() => renderTemplate('k', src, data)).toThrow(msg);
+  });
+});
+
+describe('failures that need no values (ERR_TEMPLATE) and failures that may depend on them (ERR_VALUE)', () => {
+  const code = (src: string, d: ReadonlyMap<string, Buffer> = data) => {
+    try {
+      renderTemplate('item', src, d);
+      return 'ok';
+    } catch (e) {
+      expect(e).toBeInstanceOf(SealedSecretsError);
+      return (e as SealedSecretsError).code;
+    }
+  };
+
+  it.each([
+    ['{{ upper 5 }}', 'upper: argument 1 must be a string'],
+    ['{{ replace "a" }}', 'wrong number of args for replace: want 3 got 1'],
+    ['{{ .username | replace "a" }}', 'wrong number of args for replace: want 3 got 2'],
+    ['{{ printf "%s" upper }}', 'wrong number of args for upper: want 1 got 0'],
+    ['{{ printf "%08d" .username }}', 'printf: verb %0 is not supported'],
+    ['{{ indent 5000 .username }}', 'indent: width must be between 0 and 1024'],
+    ['{{ .username "x" }}', "can't give arguments to a non-function"],
+    ['{{ "x" | .username }}', "can't pipe into a non-function"],
+  ])('%j is found from the template alone', (src, msg) => {
+    expect(code(src)).toBe('ERR_TEMPLATE');
+    expect(() => renderTemplate('item', src, data)).toThrow(msg);
+  });
+
+  it.each(['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf', '__defineGetter__'])('%s (an Object.prototype name) is not a function', (fn) => {
+    expect(() => renderTemplate('item', `{{ ${fn} "a" }}`, data)).toThrow(`function "${fn}" is not supported`);
+    expect(code(`{{ ${fn} }}`)).toBe('ERR_TEMPLATE');
+  });
+
+  it.each([
+    ['{{ .password | b64dec }}', 'b64dec: illegal base64 data'],
+    ['{{ default 5 .empty | upper }}', 'upper: expected a string'],
+    ['{{ printf "%d" .password }}', 'printf: %d needs an integer'],
+  ])('%j fails on the values: an ERR_VALUE', (src, msg) => {
+    const d = new Map([...data, ['empty', Buffer.alloc(0)]]);
+    expect(code(src, d)).toBe('ERR_VALUE');
+    expect(() => renderTemplate('item', src, d)).toThrow(msg);
+  });
+});
+
+describe('one rendering budget', () => {
+  // The review's bomb: six nested replace inside len render 1 byte after building 268 MB.
+  const bomb = '{{ len ' + '(replace "a" "aaaaaaaaaaaaaaaa" '.repeat(6) + '.seed' + ')'.repeat(6) + ' }}';
+  const seed = new Map([['seed', Buffer.from('a'.repeat(16))]]);
+
+  it('stops a template whose intermediate values grow past the budget, before allocating them', () => {
+    const budget = new TemplateBudget();
+    const before = process.memoryUsage().arrayBuffers;
+    expect(() => renderTemplate('item', bomb, seed, budget)).toThrow(/more than 4194304 bytes in all/);
+    expect(budget.bytes).toBeLessThanOrEqual(TEMPLATE_LIMITS.bytes);
+    // 268 MB would have been built; the budget allows 4 MiB.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('is shared by all the templates of one SealedSecret', () => {
+    const budget = new TemplateBudget();
+    const big = new Map([['v', Buffer.alloc(900 * 1024, 'x')]]);
+    for (let i = 0; i < 4; i++) renderTemplate(`t${i}`, '{{ .v }}', big, budget);
+    expect(() => renderTemplate('t5', '{{ .v }}', big, budget)).toThrow(/more than 4194304 bytes in all/);
+  });
+
+  it('bounds the steps of a long template', () => {
+    expect(() => renderTemplate('item', '{{ .username }}'.repeat(110_000), data)).toThrow(/more than 100000 steps/);
+  });
+
+  it('renders replace byte-exactly, like Go strings.Replace, on non-UTF-8 values', () => {
+    expect(renderTemplate('k', '{{ replace "\\x00" "-" .bin }}', data)).toEqual(Buffer.from([0xff, 0x2d, 0xfe]));
+    expect(renderTemplate('k', '{{ replace "" "-" .username }}', data).toString()).toBe('admin');
   });
 });
