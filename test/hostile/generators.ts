@@ -103,3 +103,44 @@ export const brokenDocument: fc.Arbitrary<string | Uint8Array> = fc.oneof(
   ),
   fc.tuple(fc.string(), fc.string()).map(([a, b]) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${a}\n  namespace: x\nstringData:\n  k: "${b}"\n`),
 );
+
+const TEMPLATE_FUNCS = ['index', 'print', 'printf', 'len', 'upper', 'lower', 'trim', 'trimPrefix', 'trimSuffix', 'quote', 'squote', 'b64enc', 'b64dec', 'replace', 'default', 'indent', 'nindent'];
+
+/**
+ * Template programs in the supported language and around it: nested calls and pipelines over
+ * the values, literals that make results grow, and names that must not resolve (Object.prototype
+ * members, upstream functions we refuse). Used to check that whether a template fails in public
+ * never depends on the values, and that no program gets past the rendering budget.
+ */
+export const templateProgram: fc.Arbitrary<string> = (() => {
+  const lit = fc.oneof(
+    fc.constantFrom('"a"', '"aaaaaaaaaaaaaaaa"', '"§"', '""', '"YWJj"', '"%s%d%q%x"', '`raw`', '"\\n"', `"${MARKER}"`),
+    fc.constantFrom('0', '1', '5', '-1', '2000', '1024', 'true', 'false'),
+    fc.nat({ max: 64 }).map((n) => `"${'x'.repeat(n * 16)}"`),
+  );
+  const leaf = fc.oneof(fc.constantFrom('.password', '.user', '.bin', '.missing', '.', '(index . "password")'), lit);
+  const expr: fc.Arbitrary<string> = fc.letrec((tie) => ({
+    e: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.tuple(fc.constantFrom(...TEMPLATE_FUNCS, 'constructor', 'toString', 'env', 'if'), fc.array(tie('e'), { maxLength: 3 })).map(([f, args]) => `(${[f, ...args].join(' ')})`),
+      fc.tuple(tie('e'), fc.constantFrom(...TEMPLATE_FUNCS), fc.array(tie('e'), { maxLength: 2 })).map(([x, f, args]) => `(${x} | ${[f, ...args].join(' ')})`),
+    ),
+  })).e;
+  const part = fc.oneof(fc.constantFrom('text ', '\n', ''), expr.map((e) => `{{ ${e} }}`), expr.map((e) => `{{- ${e} -}}`));
+  return fc.array(part, { minLength: 1, maxLength: 4 }).map((ps) => ps.join(''));
+})();
+
+/** Two sets of values with the same keys and lengths (what the ciphertexts reveal), different bytes. */
+export const twinValues: fc.Arbitrary<[Map<string, Buffer>, Map<string, Buffer>]> = fc
+  .tuple(fc.nat({ max: 24 }), fc.nat({ max: 24 }), fc.nat({ max: 8 }))
+  .chain(([p, u, b]) =>
+    fc.tuple(
+      ...[p, u, b].map((n) => fc.oneof(fc.uint8Array({ minLength: n, maxLength: n }), fc.constant(new Uint8Array(n).fill(0x61)), fc.constant(Buffer.from('YWJjZA=='.repeat(4).slice(0, n))))),
+      ...[p, u, b].map((n) => fc.oneof(fc.uint8Array({ minLength: n, maxLength: n }), fc.constant(new Uint8Array(n).fill(0x61)), fc.constant(Buffer.from('YWJjZA=='.repeat(4).slice(0, n))))),
+    ),
+  )
+  .map(([p1, u1, b1, p2, u2, b2]) => [
+    new Map([['password', Buffer.from(p1!)], ['user', Buffer.from(u1!)], ['bin', Buffer.from(b1!)]]),
+    new Map([['password', Buffer.from(p2!)], ['user', Buffer.from(u2!)], ['bin', Buffer.from(b2!)]]),
+  ]);
