@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -391,5 +391,79 @@ describe('kubeseal review fixes', () => {
     const r = await kubeseal(['--cert', 'old.pem', '--fetch-cert'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+});
+
+describe('kubeseal writes recovered plaintext only to a new 0600 file', () => {
+  let sealed: string;
+  beforeAll(async () => {
+    sealed = (await kubeseal(['--cert', 'cert.pem'], { input: secretYaml, cwd: dir })).stdout;
+  });
+  const recover = (cwd: string, out: string, umask?: number) =>
+    kubeseal(['--recovery-unseal', '--recovery-private-key', join(dir, 'key.pem'), '-w', out], { input: sealed, cwd, umask });
+
+  it('replaces an existing 0644 file with a 0600 one, even under umask 000, and leaves no temporary file', async () => {
+    const d = tempDir({ 'recovered.yaml': 'old\n' });
+    chmodSync(join(d, 'recovered.yaml'), 0o644);
+    const r = await recover(d, 'recovered.yaml', 0o000);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(statSync(join(d, 'recovered.yaml')).mode & 0o777).toBe(0o600);
+    expect(parseYaml(readFileSync(join(d, 'recovered.yaml'), 'utf8')).data.username).toBe('YWRtaW4=');
+    const fresh = await recover(d, 'new.yaml', 0o000);
+    expect(fresh.code).toBe(0);
+    expect(statSync(join(d, 'new.yaml')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(d).sort()).toEqual(['new.yaml', 'recovered.yaml']);
+  });
+
+  it('refuses a -w path that is a symbolic link, leaving the link and the file it points at as they were', async () => {
+    const d = tempDir({ 'shared.yaml': 'public notes\n' });
+    chmodSync(join(d, 'shared.yaml'), 0o644);
+    symlinkSync('shared.yaml', join(d, 'out.yaml'));
+    const r = await recover(d, 'out.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toBe(
+      'error: refusing to write plaintext Secrets to out.yaml: it is a symbolic link; give the path of the file itself, or remove the link (private material is never written through a link)',
+    );
+    expect(readlinkSync(join(d, 'out.yaml'))).toBe('shared.yaml');
+    expect(readFileSync(join(d, 'shared.yaml'), 'utf8')).toBe('public notes\n');
+    expect(statSync(join(d, 'shared.yaml')).mode & 0o777).toBe(0o644);
+    expect(readdirSync(d).sort()).toEqual(['out.yaml', 'shared.yaml']);
+  });
+
+  it('a write that fails says why and leaves no temporary file behind', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'out.yaml'));
+    const r = await recover(d, 'out.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toBe('error: cannot write out.yaml: it is a directory');
+    expect(readdirSync(d)).toEqual(['out.yaml']);
+    expect(readdirSync(join(d, 'out.yaml'))).toEqual([]);
+  });
+
+  it('sealed output (not secret) keeps following the user\'s own symlink, and keeps the file\'s mode whatever the umask', async () => {
+    const d = tempDir({ 'real.yaml': '' });
+    chmodSync(join(d, 'real.yaml'), 0o640);
+    symlinkSync('real.yaml', join(d, 'sealed.yaml'));
+    const r = await kubeseal(['--cert', join(dir, 'cert.pem'), '-w', 'sealed.yaml'], { input: secretYaml, cwd: d, umask: 0o077 });
+    expect(r.code).toBe(0);
+    expect(lstatSync(join(d, 'sealed.yaml')).isSymbolicLink()).toBe(true);
+    expect(statSync(join(d, 'real.yaml')).mode & 0o777).toBe(0o640);
+    expect(plain(parseYaml(readFileSync(join(d, 'real.yaml'), 'utf8')), 'username')).toBe('admin');
+    expect(readdirSync(d).sort()).toEqual(['real.yaml', 'sealed.yaml']);
+  });
+
+  // Planting a link owned by someone else needs root.
+  it.skipIf(process.getuid?.() !== 0)('sealed output is not written through a symlink another user planted (e.g. in /tmp)', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'victim.txt'), 'keep me\n');
+    symlinkSync('victim.txt', join(d, 'planted.yaml'));
+    lchownSync(join(d, 'planted.yaml'), 4242, 4242);
+    const p = await kubeseal(['--cert', join(dir, 'cert.pem'), '-w', 'planted.yaml'], { input: secretYaml, cwd: d });
+    expect(p.code).toBe(1);
+    expect(oneErrorLine(p.stderr)).toBe('error: refusing to write planted.yaml: it is a symbolic link owned by another user (uid 4242); give the path of the file itself, or remove the link');
+    expect(readFileSync(join(d, 'victim.txt'), 'utf8')).toBe('keep me\n');
   });
 });
