@@ -4,7 +4,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { KeyRing, buildSelfSignedCertificate, generateRsaKeyPair, parsePrivateKeyPem, unsealSealedSecret } from '../src/index.js';
 import { KUBESEAL, kubeseal, tempDir } from './cli-helpers.js';
@@ -466,4 +466,116 @@ describe('kubeseal writes recovered plaintext only to a new 0600 file', () => {
     expect(oneErrorLine(p.stderr)).toBe('error: refusing to write planted.yaml: it is a symbolic link owned by another user (uid 4242); give the path of the file itself, or remove the link');
     expect(readFileSync(join(d, 'victim.txt'), 'utf8')).toBe('keep me\n');
   });
+});
+
+describe('kubeseal --cert URL checks every redirect before following it, and caps what it reads', () => {
+  // Never sends traffic off this machine: the remote addresses below are refused before any connection (or DNS lookup).
+  let http: import('node:http').Server;
+  let https: import('node:https').Server;
+  let base: string;
+  let tlsBase: string;
+  let caFile: string;
+  let bigBytesSent = 0;
+  beforeAll(async () => {
+    const { privateKey } = await generateRsaKeyPair(2048);
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    writeFileSync(join(dir, 'redirect-tls.key'), keyPem);
+    const tlsCert = execFileSync('openssl', ['req', '-x509', '-key', join(dir, 'redirect-tls.key'), '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1']).toString();
+    caFile = join(dir, 'redirect-ca.pem');
+    writeFileSync(caFile, tlsCert);
+    const redirect = (res: import('node:http').ServerResponse, status: number, location: string) => {
+      res.writeHead(status, { location });
+      res.end();
+    };
+    http = createHttpServer((req, res) => {
+      const url = req.url ?? '/';
+      if (url === '/v1/cert.pem') return res.end(key.certPem);
+      if (url === '/to-invalid') return redirect(res, 302, 'http://example.invalid/v1/cert.pem');
+      if (url === '/to-private') return redirect(res, 301, 'http://10.0.0.1/v1/cert.pem');
+      if (url === '/to-https') return redirect(res, 307, `${tlsBase}/v1/cert.pem`);
+      if (url === '/loop') return redirect(res, 302, '/loop');
+      if (url === '/stall') return void res.writeHead(200).write('-----BEGIN CERTIFICATE-----\n'); // and nothing more
+      const chain = /^\/chain\/(\d+)$/.exec(url);
+      if (chain) return redirect(res, 302, Number(chain[1]) > 1 ? `/chain/${Number(chain[1]) - 1}` : '/v1/cert.pem');
+      if (url === '/huge') {
+        // Up to 256 MiB, no Content-Length: a client that reads everything gets all of it.
+        const chunk = Buffer.alloc(64 * 1024, 0x41);
+        const pump = (): void => {
+          while (bigBytesSent < 256 * 1024 * 1024 && !res.destroyed) {
+            bigBytesSent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        return pump();
+      }
+      res.statusCode = 404;
+      res.end();
+    });
+    https = createHttpsServer({ key: keyPem, cert: tlsCert }, (req, res) => {
+      if (req.url === '/v1/cert.pem') return res.end(key.certPem);
+      if (req.url === '/to-http-loopback') return redirect(res, 302, `${base}/v1/cert.pem`);
+      res.statusCode = 404;
+      res.end();
+    });
+    await Promise.all([new Promise<void>((r) => http.listen(0, '127.0.0.1', r)), new Promise<void>((r) => https.listen(0, '127.0.0.1', r))]);
+    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    tlsBase = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    http.closeAllConnections();
+    http.close();
+    https.closeAllConnections();
+    https.close();
+  });
+  const fetchCert = (url: string) => kubeseal(['--cert', url, '--fetch-cert'], { cwd: dir, env: { NODE_EXTRA_CA_CERTS: caFile } });
+
+  it.each([
+    ['a remote name', '/to-invalid', 'example.invalid'],
+    ['a private address', '/to-private', '10.0.0.1'],
+  ])('refuses a loopback http redirect to plain http on %s', async (_what, path, host) => {
+    const r = await fetchCert(`${base}${path}`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toBe(
+      `error: refusing to fetch the certificate over plain http from ${host} (redirected from ${base}${path}); use an https URL, or download the certificate and pass it as a file`,
+    );
+  });
+
+  it('refuses a redirect from https down to plain http, even on loopback', async () => {
+    const r = await fetchCert(`${tlsBase}/to-http-loopback`);
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toBe(
+      `error: refusing to follow a redirect from https to plain http 127.0.0.1:${new URL(base).port} (redirected from ${tlsBase}/to-http-loopback); use an https URL, or download the certificate and pass it as a file`,
+    );
+  });
+
+  it('follows up to 5 redirects that keep to the rule, relative ones and loopback http to https included', async () => {
+    expect((await fetchCert(`${base}/chain/5`)).stdout).toBe(key.certPem);
+    expect((await fetchCert(`${base}/to-https`)).stdout).toBe(key.certPem);
+    const six = await fetchCert(`${base}/chain/6`);
+    expect(six.code).toBe(1);
+    expect(oneErrorLine(six.stderr)).toBe(`error: cannot fetch the certificate from ${base}/chain/6: more than 5 redirects; check the URL (a redirect loop?), or download the certificate and pass it as a file`);
+  });
+
+  it('refuses a redirect loop', async () => {
+    const r = await fetchCert(`${base}/loop`);
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toBe(`error: cannot fetch the certificate from ${base}/loop: more than 5 redirects; check the URL (a redirect loop?), or download the certificate and pass it as a file`);
+  });
+
+  it('stops reading a body past 1 MiB instead of downloading whatever the server sends', async () => {
+    bigBytesSent = 0;
+    const r = await fetchCert(`${base}/huge`);
+    // What the server got rid of before kubeseal hung up: 1 MiB plus socket buffers, not the 256 MiB on offer.
+    expect(bigBytesSent).toBeLessThan(32 * 1024 * 1024);
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toBe(`error: the certificate at ${base}/huge is over 1 MiB; a certificate is a few KiB: check the URL names the certificate, or pass it as a file`);
+  });
+
+  it('gives up on a server that stops sending after the 30 s deadline, with one clear line', async () => {
+    const r = await fetchCert(`${base}/stall`);
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toBe(`error: cannot fetch the certificate from ${base}/stall: timed out after 30 s; check the URL and the network, or pass the certificate as a file`);
+  }, 50_000);
 });
