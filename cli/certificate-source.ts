@@ -2,17 +2,132 @@
  * Where kubeseal gets the controller's certificate offline: a file, a file://
  * URL, or an https URL (upstream --cert). Plain http is accepted only for
  * loopback addresses (kubectl port-forward), since a certificate fetched over
- * an open network could be swapped for an attacker's.
+ * an open network could be swapped for an attacker's; the same rule holds for
+ * every redirect, which is checked before it is followed.
  */
 import { fileURLToPath } from 'node:url';
 import { SealedSecretsError, assertCertificateValid, parseCertificatePem, type ParsedCertificate } from '../src/index.js';
 import { readInputFile, type CliIo } from './io.js';
 
+/** A certificate is a few KiB; a body larger than this is refused while it streams in. */
 const MAX_CERT_BYTES = 1024 * 1024;
+/** For the whole fetch: every redirect and the body. */
 const FETCH_TIMEOUT_MS = 30_000;
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const HINT = 'use an https URL, or download the certificate and pass it as a file';
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Where an error may name a URL: no credentials, no query (it may carry a token). */
+const shown = (u: URL) => `${u.origin}${u.pathname}`;
+
+/**
+ * The rule for the URL given and for every redirect: https anywhere, plain http only
+ * on loopback, and never from https down to http (not even to loopback). Checked
+ * before any connection to the URL is made.
+ */
+function assertFetchable(url: URL, from: URL | undefined): void {
+  const via = from ? ` (redirected from ${shown(from)})` : '';
+  if (url.protocol === 'https:') return;
+  if (url.protocol !== 'http:') {
+    throw new SealedSecretsError('ERR_CERT_FETCH', `refusing to fetch the certificate from a ${url.protocol.replace(/:$/, '')} URL${via}`, { hint: HINT });
+  }
+  if (from?.protocol === 'https:') {
+    throw new SealedSecretsError('ERR_CERT_FETCH', `refusing to follow a redirect from https to plain http ${url.host}${via}`, { hint: HINT });
+  }
+  if (!isLoopback(url.hostname)) {
+    throw new SealedSecretsError('ERR_CERT_FETCH', `refusing to fetch the certificate over plain http from ${url.host}${via}`, { hint: HINT });
+  }
+}
+
+function fetchError(url: URL, e: unknown): SealedSecretsError {
+  if (e instanceof SealedSecretsError) return e;
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  const name = (e as Error).name;
+  const why = name === 'TimeoutError' || (name === 'AbortError' && cause === undefined) ? `timed out after ${FETCH_TIMEOUT_MS / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error).message);
+  return new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(url)}: ${why}`, {
+    hint: 'check the URL and the network, or pass the certificate as a file',
+  });
+}
+
+function tooLarge(url: URL): SealedSecretsError {
+  return new SealedSecretsError('ERR_CERT_FETCH', `the certificate at ${shown(url)} is over ${MAX_CERT_BYTES / 1024 / 1024} MiB`, {
+    hint: 'a certificate is a few KiB: check the URL names the certificate, or pass it as a file',
+  });
+}
+
+/** Reads the body as it streams, giving up as soon as it passes the cap. */
+async function readCapped(res: Response, url: URL): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > MAX_CERT_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge(url);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_CERT_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(url);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Fetches the certificate, following at most MAX_REDIRECTS redirects by hand so that
+ * each one is checked against the rule before it is followed.
+ */
+async function fetchCertificate(source: URL): Promise<string> {
+  const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+  let url = source;
+  let from: URL | undefined;
+  for (let hop = 0; ; hop++) {
+    assertFetchable(url, from);
+    let res: Response;
+    try {
+      res = await fetch(url, { signal, redirect: 'manual', headers: { accept: 'application/x-pem-file, */*' } });
+    } catch (e) {
+      throw fetchError(url, e);
+    }
+    if (REDIRECT_STATUSES.has(res.status)) {
+      await res.body?.cancel().catch(() => undefined);
+      const location = res.headers.get('location');
+      if (!location) throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(url)}: HTTP ${res.status} without a Location`);
+      if (hop >= MAX_REDIRECTS) {
+        throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(source)}: more than ${MAX_REDIRECTS} redirects`, {
+          hint: 'check the URL (a redirect loop?), or download the certificate and pass it as a file',
+        });
+      }
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(url)}: it redirects to an invalid URL`);
+      }
+      from = url;
+      url = next;
+      continue;
+    }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(url)}: HTTP ${res.status}`);
+    }
+    try {
+      return (await readCapped(res, url)).toString('utf8');
+    } catch (e) {
+      throw fetchError(url, e);
+    }
+  }
 }
 
 export async function readCertificateText(io: CliIo, source: string): Promise<string> {
@@ -23,27 +138,7 @@ export async function readCertificateText(io: CliIo, source: string): Promise<st
     } catch {
       throw new SealedSecretsError('ERR_CERT_FETCH', `--cert ${JSON.stringify(source)} is not a valid URL`, { hint: 'give a file path or an https:// URL' });
     }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-      throw new SealedSecretsError('ERR_CERT_FETCH', `refusing to fetch the certificate over plain http from ${url.host}`, {
-        hint: 'use an https URL, or download the certificate and pass it as a file',
-      });
-    }
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/x-pem-file, */*' } });
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const why = (e as Error).name === 'TimeoutError' ? 'timed out' : (cause?.code ?? cause?.message ?? (e as Error).message);
-      throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${url.origin}${url.pathname}: ${why}`, {
-        hint: 'check the URL and the network, or pass the certificate as a file',
-      });
-    }
-    if (!res.ok) {
-      throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${url.origin}${url.pathname}: HTTP ${res.status}`);
-    }
-    const body = Buffer.from(await res.arrayBuffer());
-    if (body.length > MAX_CERT_BYTES) throw new SealedSecretsError('ERR_CERT_FETCH', `the certificate at ${url.origin}${url.pathname} is over 1 MiB`);
-    return body.toString('utf8');
+    return fetchCertificate(url);
   }
   const path = /^file:\/\//i.test(source) ? fileURLToPath(source) : source;
   return (await readInputFile(io, path, 'certificate file')).toString('utf8');

@@ -1,8 +1,7 @@
 /** The process boundary of kubeseal, injectable so tests can drive the whole CLI in-process too. */
-import { randomBytes } from 'node:crypto';
-import { readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { SealedSecretsError } from '../src/index.js';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { SealedSecretsError, writeOutputFile, writePrivateFile } from '../src/index.js';
 
 export interface CliIo {
   readStdin(): Promise<Buffer>;
@@ -70,26 +69,18 @@ export async function readInputFile(io: CliIo, path: string, what = 'file'): Pro
 }
 
 /**
- * Writes a file atomically: a temporary file beside it, then a rename; nothing is left
- * on failure. An existing file keeps its mode (and a symlink keeps pointing at it);
- * a new file gets `newMode` (0600 for plaintext output).
+ * Writes output that is not secret (SealedSecrets) atomically: a temporary file beside it,
+ * then a rename; nothing is left on failure. An existing file keeps its mode and a symlink
+ * of the user's keeps pointing at it; a new file gets 0644 less the umask.
  */
-export async function writeFileAtomic(io: CliIo, path: string, content: string | Buffer, newMode = 0o644): Promise<void> {
-  let target = resolve(io.cwd, path);
-  let mode = newMode;
-  try {
-    target = await realpath(target);
-    mode = (await stat(target)).mode & 0o777;
-  } catch {
-    // A new file.
-  }
-  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, content, { mode });
-    await rename(tmp, target);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SealedSecretsError('ERR_IO', `cannot write ${path}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (code ?? 'write error')}`);
-  }
+export async function writeFileAtomic(io: CliIo, path: string, content: string | Buffer): Promise<void> {
+  await writeOutputFile(path, content, { cwd: io.cwd });
+}
+
+/**
+ * Writes plaintext or key material: a new 0600 file renamed into place, whatever the
+ * existing file's mode; a symlinked path is refused.
+ */
+export async function writePrivateFileAtomic(io: CliIo, path: string, content: string | Buffer, what: string): Promise<void> {
+  await writePrivateFile(path, content, { cwd: io.cwd, what });
 }

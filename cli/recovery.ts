@@ -16,7 +16,7 @@ import {
   type Secret,
 } from '../src/index.js';
 import { formatDocuments, parseDocuments } from './documents.js';
-import { readInputFile, writeFileAtomic, type CliIo } from './io.js';
+import { readInputFile, writePrivateFileAtomic, type CliIo } from './io.js';
 import type { KubesealArgs } from './parser.js';
 import { inDocument, outputFormat, readInput } from './seal.js';
 
@@ -55,7 +55,7 @@ export async function recoveryUnseal(args: KubesealArgs, io: CliIo, keyFiles: st
     }
   }
   const text = await formatDocuments(out, outputFormat(args, input.format));
-  // Plaintext: a new output file is readable by its owner only.
-  if (args['sealed-secret-file']) await writeFileAtomic(io, args['sealed-secret-file'], text, 0o600);
+  // Plaintext: a new 0600 file renamed into place, never an existing file or a link reused.
+  if (args['sealed-secret-file']) await writePrivateFileAtomic(io, args['sealed-secret-file'], text, 'plaintext Secrets');
   else io.writeStdout(text);
 }

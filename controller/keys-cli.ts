@@ -11,7 +11,6 @@
  * usage counts, lists SealedSecrets in the cluster.
  */
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { KubeConfig } from './kube/kubeconfig.js';
 import yargs from 'yargs';
 import { parseAllDocuments } from 'yaml';
@@ -25,6 +24,7 @@ import {
   keyToSecret,
   keysFromObjects,
   keysFromPem,
+  writePrivateFile,
   type SealedSecret,
 } from '../src/index.js';
 import { parseDuration } from './config.js';
@@ -173,8 +173,8 @@ async function main(argv: string[]): Promise<number> {
     if (cmd === 'backup') {
       const keys = await store.load();
       const list = { apiVersion: 'v1', kind: 'List', items: keys.map((k) => keyToSecret(k.privateKey, k.certificatePem, { namespace: a.namespace, keyPrefix: a['key-prefix'] })) };
-      // Private keys: readable by the owner only.
-      await writeFile(String(a['output']), JSON.stringify(list, null, 2) + '\n', { mode: 0o600 });
+      // Private keys: a new 0600 file renamed into place; a symlinked path is refused.
+      await writePrivateFile(String(a['output']), JSON.stringify(list, null, 2) + '\n', { what: 'private keys' });
       process.stdout.write(`${keys.length} keys written to ${String(a['output'])}\n`);
       return 0;
     }

@@ -90,3 +90,4 @@ export {
   type LoadedKey,
 } from './key-secrets.js';
 export { argsFromEnv, type FlagSpec } from './flag-env.js';
+export { writeOutputFile, writePrivateFile, type PrivateFileOptions, type WriteFileOptions } from './file-write.js';

@@ -1,4 +1,4 @@
-/** Runs the built kubeseal binary as a user would: a child process with stdin, stdout, stderr and an exit code. */
+/** Runs the built CLIs as a user would: a child process with stdin, stdout, stderr and an exit code. */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const KUBESEAL = fileURLToPath(new URL('../dist/kubeseal.cjs', import.meta.url));
+export const KEYS_CLI = fileURLToPath(new URL('../dist/sealed-secrets-keys.cjs', import.meta.url));
 
 export interface RunResult {
   code: number | null;
@@ -14,10 +15,31 @@ export interface RunResult {
   stderr: string;
 }
 
-export function kubeseal(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {}): Promise<RunResult> {
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Run under this umask (through /bin/sh), e.g. 0 to check that nothing relies on the user's. */
+  umask?: number;
+}
+
+export function kubeseal(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runCli(KUBESEAL, args, opts);
+}
+
+/** The security team's sealed-secrets-keys. */
+export function keysCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runCli(KEYS_CLI, args, opts);
+}
+
+function runCli(script: string, args: string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: opts.cwd ?? tmpdir(), ...(opts.env ?? {}) };
-    const child = spawn(process.execPath, [KUBESEAL, ...args], { cwd: opts.cwd ?? tmpdir(), env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [cmd, argv] =
+      opts.umask === undefined
+        ? [process.execPath, [script, ...args]]
+        : ['/bin/sh', ['-c', `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, process.execPath, script, ...args]];
+    const child = spawn(cmd, argv, { cwd: opts.cwd ?? tmpdir(), env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { KeyRing, buildSelfSignedCertificate, generateRsaKeyPair, parsePrivateKeyPem, unsealSealedSecret } from '../src/index.js';
 import { KUBESEAL, kubeseal, tempDir } from './cli-helpers.js';
@@ -392,4 +392,190 @@ describe('kubeseal review fixes', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
+});
+
+describe('kubeseal writes recovered plaintext only to a new 0600 file', () => {
+  let sealed: string;
+  beforeAll(async () => {
+    sealed = (await kubeseal(['--cert', 'cert.pem'], { input: secretYaml, cwd: dir })).stdout;
+  });
+  const recover = (cwd: string, out: string, umask?: number) =>
+    kubeseal(['--recovery-unseal', '--recovery-private-key', join(dir, 'key.pem'), '-w', out], { input: sealed, cwd, umask });
+
+  it('replaces an existing 0644 file with a 0600 one, even under umask 000, and leaves no temporary file', async () => {
+    const d = tempDir({ 'recovered.yaml': 'old\n' });
+    chmodSync(join(d, 'recovered.yaml'), 0o644);
+    const r = await recover(d, 'recovered.yaml', 0o000);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(statSync(join(d, 'recovered.yaml')).mode & 0o777).toBe(0o600);
+    expect(parseYaml(readFileSync(join(d, 'recovered.yaml'), 'utf8')).data.username).toBe('YWRtaW4=');
+    const fresh = await recover(d, 'new.yaml', 0o000);
+    expect(fresh.code).toBe(0);
+    expect(statSync(join(d, 'new.yaml')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(d).sort()).toEqual(['new.yaml', 'recovered.yaml']);
+  });
+
+  it('refuses a -w path that is a symbolic link, leaving the link and the file it points at as they were', async () => {
+    const d = tempDir({ 'shared.yaml': 'public notes\n' });
+    chmodSync(join(d, 'shared.yaml'), 0o644);
+    symlinkSync('shared.yaml', join(d, 'out.yaml'));
+    const r = await recover(d, 'out.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toBe(
+      'error: refusing to write plaintext Secrets to out.yaml: it is a symbolic link; give the path of the file itself, or remove the link (private material is never written through a link)',
+    );
+    expect(readlinkSync(join(d, 'out.yaml'))).toBe('shared.yaml');
+    expect(readFileSync(join(d, 'shared.yaml'), 'utf8')).toBe('public notes\n');
+    expect(statSync(join(d, 'shared.yaml')).mode & 0o777).toBe(0o644);
+    expect(readdirSync(d).sort()).toEqual(['out.yaml', 'shared.yaml']);
+  });
+
+  it('a write that fails says why and leaves no temporary file behind', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'out.yaml'));
+    const r = await recover(d, 'out.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toBe('error: cannot write out.yaml: it is a directory');
+    expect(readdirSync(d)).toEqual(['out.yaml']);
+    expect(readdirSync(join(d, 'out.yaml'))).toEqual([]);
+  });
+
+  it('sealed output (not secret) keeps following the user\'s own symlink, and keeps the file\'s mode whatever the umask', async () => {
+    const d = tempDir({ 'real.yaml': '' });
+    chmodSync(join(d, 'real.yaml'), 0o640);
+    symlinkSync('real.yaml', join(d, 'sealed.yaml'));
+    const r = await kubeseal(['--cert', join(dir, 'cert.pem'), '-w', 'sealed.yaml'], { input: secretYaml, cwd: d, umask: 0o077 });
+    expect(r.code).toBe(0);
+    expect(lstatSync(join(d, 'sealed.yaml')).isSymbolicLink()).toBe(true);
+    expect(statSync(join(d, 'real.yaml')).mode & 0o777).toBe(0o640);
+    expect(plain(parseYaml(readFileSync(join(d, 'real.yaml'), 'utf8')), 'username')).toBe('admin');
+    expect(readdirSync(d).sort()).toEqual(['real.yaml', 'sealed.yaml']);
+  });
+
+  // Planting a link owned by someone else needs root.
+  it.skipIf(process.getuid?.() !== 0)('sealed output is not written through a symlink another user planted (e.g. in /tmp)', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'victim.txt'), 'keep me\n');
+    symlinkSync('victim.txt', join(d, 'planted.yaml'));
+    lchownSync(join(d, 'planted.yaml'), 4242, 4242);
+    const p = await kubeseal(['--cert', join(dir, 'cert.pem'), '-w', 'planted.yaml'], { input: secretYaml, cwd: d });
+    expect(p.code).toBe(1);
+    expect(oneErrorLine(p.stderr)).toBe('error: refusing to write planted.yaml: it is a symbolic link owned by another user (uid 4242); give the path of the file itself, or remove the link');
+    expect(readFileSync(join(d, 'victim.txt'), 'utf8')).toBe('keep me\n');
+  });
+});
+
+describe('kubeseal --cert URL checks every redirect before following it, and caps what it reads', () => {
+  // Never sends traffic off this machine: the remote addresses below are refused before any connection (or DNS lookup).
+  let http: import('node:http').Server;
+  let https: import('node:https').Server;
+  let base: string;
+  let tlsBase: string;
+  let caFile: string;
+  let bigBytesSent = 0;
+  beforeAll(async () => {
+    const { privateKey } = await generateRsaKeyPair(2048);
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    writeFileSync(join(dir, 'redirect-tls.key'), keyPem);
+    const tlsCert = execFileSync('openssl', ['req', '-x509', '-key', join(dir, 'redirect-tls.key'), '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1']).toString();
+    caFile = join(dir, 'redirect-ca.pem');
+    writeFileSync(caFile, tlsCert);
+    const redirect = (res: import('node:http').ServerResponse, status: number, location: string) => {
+      res.writeHead(status, { location });
+      res.end();
+    };
+    http = createHttpServer((req, res) => {
+      const url = req.url ?? '/';
+      if (url === '/v1/cert.pem') return res.end(key.certPem);
+      if (url === '/to-invalid') return redirect(res, 302, 'http://example.invalid/v1/cert.pem');
+      if (url === '/to-private') return redirect(res, 301, 'http://10.0.0.1/v1/cert.pem');
+      if (url === '/to-https') return redirect(res, 307, `${tlsBase}/v1/cert.pem`);
+      if (url === '/loop') return redirect(res, 302, '/loop');
+      if (url === '/stall') return void res.writeHead(200).write('-----BEGIN CERTIFICATE-----\n'); // and nothing more
+      const chain = /^\/chain\/(\d+)$/.exec(url);
+      if (chain) return redirect(res, 302, Number(chain[1]) > 1 ? `/chain/${Number(chain[1]) - 1}` : '/v1/cert.pem');
+      if (url === '/huge') {
+        // Up to 256 MiB, no Content-Length: a client that reads everything gets all of it.
+        const chunk = Buffer.alloc(64 * 1024, 0x41);
+        const pump = (): void => {
+          while (bigBytesSent < 256 * 1024 * 1024 && !res.destroyed) {
+            bigBytesSent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        return pump();
+      }
+      res.statusCode = 404;
+      res.end();
+    });
+    https = createHttpsServer({ key: keyPem, cert: tlsCert }, (req, res) => {
+      if (req.url === '/v1/cert.pem') return res.end(key.certPem);
+      if (req.url === '/to-http-loopback') return redirect(res, 302, `${base}/v1/cert.pem`);
+      res.statusCode = 404;
+      res.end();
+    });
+    await Promise.all([new Promise<void>((r) => http.listen(0, '127.0.0.1', r)), new Promise<void>((r) => https.listen(0, '127.0.0.1', r))]);
+    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    tlsBase = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    http.closeAllConnections();
+    http.close();
+    https.closeAllConnections();
+    https.close();
+  });
+  const fetchCert = (url: string) => kubeseal(['--cert', url, '--fetch-cert'], { cwd: dir, env: { NODE_EXTRA_CA_CERTS: caFile } });
+
+  it.each([
+    ['a remote name', '/to-invalid', 'example.invalid'],
+    ['a private address', '/to-private', '10.0.0.1'],
+  ])('refuses a loopback http redirect to plain http on %s', async (_what, path, host) => {
+    const r = await fetchCert(`${base}${path}`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toBe(
+      `error: refusing to fetch the certificate over plain http from ${host} (redirected from ${base}${path}); use an https URL, or download the certificate and pass it as a file`,
+    );
+  });
+
+  it('refuses a redirect from https down to plain http, even on loopback', async () => {
+    const r = await fetchCert(`${tlsBase}/to-http-loopback`);
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toBe(
+      `error: refusing to follow a redirect from https to plain http 127.0.0.1:${new URL(base).port} (redirected from ${tlsBase}/to-http-loopback); use an https URL, or download the certificate and pass it as a file`,
+    );
+  });
+
+  it('follows up to 5 redirects that keep to the rule, relative ones and loopback http to https included', async () => {
+    expect((await fetchCert(`${base}/chain/5`)).stdout).toBe(key.certPem);
+    expect((await fetchCert(`${base}/to-https`)).stdout).toBe(key.certPem);
+    const six = await fetchCert(`${base}/chain/6`);
+    expect(six.code).toBe(1);
+    expect(oneErrorLine(six.stderr)).toBe(`error: cannot fetch the certificate from ${base}/chain/6: more than 5 redirects; check the URL (a redirect loop?), or download the certificate and pass it as a file`);
+  });
+
+  it('refuses a redirect loop', async () => {
+    const r = await fetchCert(`${base}/loop`);
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toBe(`error: cannot fetch the certificate from ${base}/loop: more than 5 redirects; check the URL (a redirect loop?), or download the certificate and pass it as a file`);
+  });
+
+  it('stops reading a body past 1 MiB instead of downloading whatever the server sends', async () => {
+    bigBytesSent = 0;
+    const r = await fetchCert(`${base}/huge`);
+    // What the server got rid of before kubeseal hung up: 1 MiB plus socket buffers, not the 256 MiB on offer.
+    expect(bigBytesSent).toBeLessThan(32 * 1024 * 1024);
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toBe(`error: the certificate at ${base}/huge is over 1 MiB; a certificate is a few KiB: check the URL names the certificate, or pass it as a file`);
+  });
+
+  it('gives up on a server that stops sending after the 30 s deadline, with one clear line', async () => {
+    const r = await fetchCert(`${base}/stall`);
+    expect(r.code).toBe(1);
+    expect(oneErrorLine(r.stderr)).toBe(`error: cannot fetch the certificate from ${base}/stall: timed out after 30 s; check the URL and the network, or pass the certificate as a file`);
+  }, 50_000);
 });
