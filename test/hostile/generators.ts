@@ -46,6 +46,9 @@ export const idJunk: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 
 const name = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.string(), fc.constant(''), fc.integer(), fc.constant(null));
 
+/** The template programs below, for generators defined before them. */
+const templateProgramLazy = (): fc.Arbitrary<string> => fc.constant(null).chain(() => templateProgram);
+
 /** SealedSecret-shaped objects with broken fields: missing, wrong types, bad base64, truncated or oversized blobs. */
 export function brokenSealedSecret(validBlob: string): fc.Arbitrary<unknown> {
   const blob = fc.oneof(
@@ -71,7 +74,7 @@ export function brokenSealedSecret(validBlob: string): fc.Arbitrary<unknown> {
           {
             encryptedData: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), blob, { maxKeys: 5 }), junk),
             template: fc.oneof(
-              fc.record({ type: fc.oneof(fc.string(), idJunk), metadata: idJunk, data: fc.oneof(fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string(), fc.constant('{{ .x }}'), fc.constant('{{ if }}'), fc.constant(`{{ "${MARKER}" | b64dec }}`), junk), { maxKeys: 3 }), junk) }, { requiredKeys: [] }),
+              fc.record({ type: fc.oneof(fc.string(), idJunk), metadata: idJunk, data: fc.oneof(fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string(), fc.constant('{{ .x }}'), fc.constant('{{ if }}'), fc.constant(`{{ "${MARKER}" | b64dec }}`), templateProgramLazy(), junk), { maxKeys: 3 }), junk) }, { requiredKeys: [] }),
               junk,
             ),
             data: fc.oneof(fc.constant(undefined), fc.base64String({ maxLength: 100 }), junk),
