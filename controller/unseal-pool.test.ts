@@ -111,4 +111,21 @@ describe('UnsealPool', () => {
     expect(order.indexOf('urgent')).toBeLessThan(30);
     expect(order.filter((o) => o.startsWith('resync')).length).toBe(60);
   });
+
+  it('a worker that runs out of heap is replaced; its request fails as ERR_WORKER and the next one is unsealed', async () => {
+    // Small limits so that one oversized object exhausts a worker (the template budget keeps real ones far below).
+    pool = new UnsealPool({ filename: WORKER, workers: 1, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } });
+    await pool.setKeys(keys);
+    const k = keys[0]!;
+    const good = sealSecret({ metadata: { name: 'n', namespace: 'ns' }, stringData: { a: 'still-here' } }, { publicKey: k.publicKey });
+    // 40 distinct 1 MiB template strings: the worker's copy of the object alone is over its heap.
+    const huge = structuredClone(good);
+    huge.spec.template = { data: Object.fromEntries([...Array(40).keys()].map((i) => [`t${i}`, `${i}`.padEnd(1024 * 1024, 'x')])) };
+    const e = await pool.unseal(huge).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SealedSecretsError);
+    expect((e as SealedSecretsError).code).toBe('ERR_WORKER');
+    expect(pool.workerCrashes).toBeGreaterThan(0);
+    const r = await pool.unseal(good);
+    expect(Buffer.from(r.secret.data!['a']!, 'base64').toString()).toBe('still-here');
+  }, 60_000);
 });

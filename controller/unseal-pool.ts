@@ -29,6 +29,8 @@ export interface UnsealPoolOptions {
   crashRetries?: number;
   /** The most encrypted items in one message to a worker (default 8); a SealedSecret is never split. */
   maxBatchItems?: number;
+  /** Heap limits of each worker (default WORKER_RESOURCE_LIMITS). */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
 }
 
 /**
@@ -101,7 +103,7 @@ export class UnsealPool {
       maxThreads: this.workers,
       idleTimeout: 60_000,
       workerData: init,
-      resourceLimits: WORKER_RESOURCE_LIMITS,
+      resourceLimits: this.#options.resourceLimits ?? WORKER_RESOURCE_LIMITS,
       // Both batches of a worker are posted to it, so it starts the second the moment it has
       // answered the first instead of idling until the main thread hands it over. Atomics off:
       // in piscina's Atomics loop a worker drains its port and runs both tasks before answering
