@@ -365,11 +365,12 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
     const templates = template.data && typeof template.data === 'object' ? template.data : {};
     // Every template is read and checked first: a template error is reported whatever the values are.
     const parsed = [];
+    const counter = { actions: 0 };
     for (const [k, src] of Object.entries(templates)) {
       // A null template deletes the item, as upstream (Unseal: `if value == nil { delete(...) }`).
       if (src === null || src === undefined) data.delete(k);
       else if (typeof src !== 'string') throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${printable(k)}"] must be a string (a template), not ${Array.isArray(src) ? 'an array' : typeof src}`);
-      else parsed.push(parseTemplate(k, src));
+      else parsed.push(parseTemplate(k, src, counter));
     }
     // One budget for all of them: no SealedSecret renders more than TEMPLATE_LIMITS in total.
     const budget = new TemplateBudget();

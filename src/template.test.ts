@@ -123,21 +123,30 @@ describe('one rendering budget', () => {
   it('stops a template whose intermediate values grow past the budget, before allocating them', () => {
     const budget = new TemplateBudget();
     const before = process.memoryUsage().arrayBuffers;
-    expect(() => renderTemplate('item', bomb, seed, budget)).toThrow(/more than 4194304 bytes in all/);
+    expect(() => renderTemplate('item', bomb, seed, budget)).toThrow(/more than 2097152 bytes in all/);
     expect(budget.bytes).toBeLessThanOrEqual(TEMPLATE_LIMITS.bytes);
-    // 268 MB would have been built; the budget allows 4 MiB.
+    // 268 MB would have been built; the budget allows 2 MiB.
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
   });
 
   it('is shared by all the templates of one SealedSecret', () => {
     const budget = new TemplateBudget();
-    const big = new Map([['v', Buffer.alloc(900 * 1024, 'x')]]);
-    for (let i = 0; i < 4; i++) renderTemplate(`t${i}`, '{{ .v }}', big, budget);
-    expect(() => renderTemplate('t5', '{{ .v }}', big, budget)).toThrow(/more than 4194304 bytes in all/);
+    const big = new Map([['v', Buffer.alloc(700 * 1024, 'x')]]);
+    for (let i = 0; i < 2; i++) renderTemplate(`t${i}`, '{{ .v }}', big, budget);
+    expect(() => renderTemplate('t5', '{{ .v }}', big, budget)).toThrow(/more than 2097152 bytes in all/);
   });
 
   it('bounds the steps of a long template', () => {
-    expect(() => renderTemplate('item', '{{ .username }}'.repeat(110_000), data)).toThrow(/more than 100000 steps/);
+    expect(() => renderTemplate('item', '{{ print 1 2 3 4 5 6 7 8 9 }}'.repeat(2_100), data)).toThrow(/more than 20000 steps/);
+  });
+
+  it('bounds the actions the parser reads, before any value is used (a public error)', () => {
+    expect(() => renderTemplate('item', '{{ .username }}'.repeat(10_001), data)).toThrow(/more than 10000 actions in all/);
+    try {
+      renderTemplate('item', '{{ .username }}'.repeat(10_001), data);
+    } catch (e) {
+      expect((e as SealedSecretsError).code).toBe('ERR_TEMPLATE');
+    }
   });
 
   it('renders replace byte-exactly, like Go strings.Replace, on non-UTF-8 values', () => {

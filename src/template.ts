@@ -190,12 +190,13 @@ function findClose(src: string, from: number): number {
 }
 
 /** Splits a template into text and actions, applying {{- -}} trimming; throws TemplateError. */
-function parse(src: string): Part[] {
+function parse(src: string, counter: ParseCounter): Part[] {
   const parts: Part[] = [];
   let i = 0;
   let trimNext = false;
   for (;;) {
     const open = src.indexOf('{{', i);
+    if (open >= 0 && ++counter.actions > TEMPLATE_LIMITS.actions) throw new TemplateError(`the templates have more than ${TEMPLATE_LIMITS.actions} actions in all`);
     let text = open < 0 ? src.slice(i) : src.slice(i, open);
     if (trimNext) text = trimLeft(text);
     trimNext = false;
@@ -238,12 +239,17 @@ function parse(src: string): Part[] {
 
 type Data = ReadonlyMap<string, Buffer>;
 
+/** replace() charges one step for this many matches it finds (a match costs less than an evaluation step). */
+const OCCURRENCES_PER_STEP = 4;
+
 /** Work allowed for rendering all the templates of one SealedSecret. */
 export const TEMPLATE_LIMITS = {
   /** Bytes produced by every step together (text, function results, printed values). */
-  bytes: 4 * 1024 * 1024,
-  /** Operands evaluated and functions called. */
-  steps: 100_000,
+  bytes: 2 * 1024 * 1024,
+  /** Operands evaluated and functions called (and matches found by replace). */
+  steps: 20_000,
+  /** Actions ({{ ... }}) in all the templates of one SealedSecret: bounds the parser's work. */
+  actions: 10_000,
 } as const;
 
 /**
@@ -444,16 +450,23 @@ const FUNCS: Record<string, FnSpec> = {
     return Buffer.from(s, 'base64');
   }, { strings: [0] }),
   replace: fixed(3, (a, ctx) => {
+    const budget = ctx.budget;
     // strings.Replace(s, old, new, -1) on bytes, as Go does; the result's size is known before it is built.
     const [from, to, s] = a.map((v) => needString(v, 'replace')) as [Buffer, Buffer, Buffer];
     if (from.length === 0) return s;
+    // Counting costs CPU per occurrence, and the result's size grows with each: both are charged
+    // as the count goes, so a value full of matches is stopped early instead of counted out.
     const at: number[] = [];
-    for (let i = s.indexOf(from); i >= 0; i = s.indexOf(from, i + from.length)) {
+    const remaining = budget.maxBytes - budget.bytes;
+    // latin1 maps bytes to chars one to one: String indexOf (much cheaper per call than Buffer's) finds byte offsets.
+    const [hay, needle] = [s.toString('latin1'), from.toString('latin1')];
+    for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + needle.length)) {
       at.push(i);
-      if (at.length % 1024 === 0) ctx.budget.step();
+      if (at.length % OCCURRENCES_PER_STEP === 0) budget.step();
+      if (s.length + at.length * (to.length - from.length) > remaining) budget.produce(remaining + 1);
     }
     const size = s.length + at.length * (to.length - from.length);
-    ctx.budget.produce(size);
+    budget.produce(size);
     const out = Buffer.allocUnsafe(size);
     let w = 0;
     let r = 0;
@@ -555,10 +568,15 @@ export interface ParsedTemplate {
 
 const HINT = 'supported: {{ .key }}, {{ index . "key" }}, pipelines and the functions listed in the README';
 
+/** Counts the actions of all the templates of one SealedSecret as they are parsed. */
+export interface ParseCounter {
+  actions: number;
+}
+
 /** Reads and checks one template.data value (no values needed). Throws ERR_TEMPLATE. */
-export function parseTemplate(item: string, source: string): ParsedTemplate {
+export function parseTemplate(item: string, source: string, counter: ParseCounter = { actions: 0 }): ParsedTemplate {
   try {
-    const parts = parse(source);
+    const parts = parse(source, counter);
     for (const part of parts) if (part.kind === 'action') checkPipe(part.pipe);
     return { item, parts };
   } catch (e) {
