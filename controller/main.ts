@@ -175,6 +175,7 @@ async function main(): Promise<number | undefined> {
     path: paths.secrets(config.namespace),
     labelSelector: `${LABEL_SEALING_KEY}=active`,
     onError: (e) => log.warn('key Secret watch failed; retrying', { error: (e as Error).message }),
+    onHandlerError: (e, event, key) => log.error('key Secret handler failed', { event, key, error: (e as Error)?.name ?? typeof e }),
   });
   let reloadTimer: ReturnType<typeof setTimeout> | undefined;
   const reloadKeys = () => {
