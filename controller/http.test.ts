@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SealedSecretsError, type SealedSecret } from '../src/index.js';
-import { MAX_ITEMS, createMainServer, createMetricsServer, parseListenAddr, parseTrustedProxies, readiness, type HttpDeps } from './http.js';
+import { MAX_DEPTH, MAX_ITEMS, createMainServer, createMetricsServer, parseListenAddr, parseTrustedProxies, readiness, type HttpDeps } from './http.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 
@@ -161,6 +161,20 @@ describe('the rate limit and the unseal slots of verify and rotate', () => {
     }
     expect(calls).toBe(0);
     expect((await postTo(b, '/v1/verify', many(MAX_ITEMS))).status).toBe(200);
+    expect(calls).toBe(1);
+  });
+
+  it('refuses a body nested deeper than a SealedSecret can be with 400, before it reaches an unseal worker (whose thread it would kill)', async () => {
+    let calls = 0;
+    const b = await start({ rateLimit: 0, verify: async () => void calls++, rotate: async (x) => (calls++, x) });
+    const deep = (n: number) => `{"kind":"SealedSecret","metadata":{"name":"deep","namespace":"ns"},"spec":{"encryptedData":{"a":"AgB"},"template":{"metadata":{"x":${'{"a":'.repeat(n)}{}${'}'.repeat(n)}}}}}`;
+    for (const path of ['/v1/verify', '/v1/rotate']) {
+      const r = await postTo(b, path, deep(10_000));
+      expect(r.status).toBe(400);
+      expect(await r.text()).toBe(`SealedSecret ns/deep is nested more than ${MAX_DEPTH} levels deep\n`);
+    }
+    expect(calls).toBe(0);
+    expect((await postTo(b, '/v1/verify', deep(MAX_DEPTH - 6))).status).toBe(200);
     expect(calls).toBe(1);
   });
 

@@ -22,6 +22,24 @@ export const MAX_BODY_BYTES = 2 * 1024 * 1024;
  * SealedSecret per request.
  */
 export const MAX_ITEMS = 256;
+/**
+ * Nesting a request may have. A SealedSecret is about 8 levels deep; JSON.parse takes 10,000
+ * and more, but structuredClone (the message to the unseal worker) overflows its stack and
+ * the worker thread dies, so such a body would let any client kill worker threads.
+ */
+export const MAX_DEPTH = 100;
+
+/** Whether v nests deeper than limit (objects and arrays), without recursion. */
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, depth] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (depth > limit) return true;
+    for (const c of Object.values(x as object)) if (c !== null && typeof c === 'object') stack.push([c, depth + 1]);
+  }
+  return false;
+}
 
 export interface HttpDeps {
   certificatePem(): string | undefined;
@@ -195,6 +213,7 @@ async function parseSealedSecret(req: IncomingMessage): Promise<SealedSecret> {
   if (!ss || typeof ss !== 'object' || Array.isArray(ss) || ss.kind !== 'SealedSecret' || !ss.metadata || typeof ss.metadata !== 'object' || !ss.spec || typeof ss.spec !== 'object') {
     throw new HttpError(400, 'the body is not a SealedSecret (kind: SealedSecret with metadata and spec)');
   }
+  if (nestedDeeperThan(ss, MAX_DEPTH)) throw new HttpError(400, `SealedSecret ${objectRef(ss.metadata)} is nested more than ${MAX_DEPTH} levels deep`);
   const items = ss.spec.encryptedData && typeof ss.spec.encryptedData === 'object' ? Object.keys(ss.spec.encryptedData).length : 0;
   if (items > MAX_ITEMS) {
     throw new HttpError(413, `SealedSecret ${objectRef(ss.metadata)} has ${items} items in encryptedData; at most ${MAX_ITEMS} per request: split it`);
