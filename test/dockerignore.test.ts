@@ -6,7 +6,7 @@
  * stop at `/`, `**` spans directories, a pattern also matches everything under a matching
  * directory, `!` re-includes, the last matching pattern wins.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -83,7 +83,8 @@ async function buildInputs(): Promise<string[]> {
 }
 
 describe('.dockerignore', () => {
-  const patterns = parseDockerignore(read('.dockerignore'));
+  // No .dockerignore sends everything: then the last test fails, naming what got in.
+  const patterns = parseDockerignore(existsSync(new URL('.dockerignore', ROOT)) ? read('.dockerignore') : '');
 
   it('is evaluated with Docker\'s pattern semantics (examples from the Docker documentation)', () => {
     const docs = parseDockerignore('*/temp*\n*/*/temp*\ntemp?\n**/*.go\n*.md\n!README.md\n');
