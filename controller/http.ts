@@ -94,6 +94,13 @@ export function parseTrustedProxies(list: readonly string[]): BlockList {
  * skipping trusted proxies, to the first address that is not one. What a client writes into
  * the header itself is left of what its proxy appended, so it is never reached. An entry that
  * is not an address ends the walk at the last trusted hop.
+ *
+ * kubeseal reaches verify and rotate through the API server's service proxy, so every
+ * kubeseal request arrives from the API server's address: without --trusted-proxies all
+ * kubeseal users share one bucket per path (kubeseal waits and retries on 429). That is the
+ * price of a header no client can forge. The API server's proxy (Go's ReverseProxy) appends
+ * the address it saw to X-Forwarded-For, so listing the API server's source addresses in
+ * --trusted-proxies gives each client address its own bucket again.
  */
 export function clientAddress(req: IncomingMessage, trusted: BlockList | undefined): string {
   const peer = normalizeAddress(req.socket.remoteAddress) ?? 'unknown';
