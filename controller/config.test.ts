@@ -40,6 +40,13 @@ describe('controller configuration', () => {
     expect((await config(['--all-namespaces=false'])).namespaces).toEqual(['kube-system']);
   });
 
+  it('--trusted-proxies (new, also SEALED_SECRETS_TRUSTED_PROXIES) takes addresses and CIDRs; by default no proxy is trusted', async () => {
+    expect((await config([])).trustedProxies).toEqual([]);
+    expect((await config(['--trusted-proxies', '10.0.0.0/8, 192.0.2.7'])).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.7']);
+    expect((await config([], { SEALED_SECRETS_TRUSTED_PROXIES: 'fd00::/8' })).trustedProxies).toEqual(['fd00::/8']);
+    await expect(config(['--trusted-proxies', 'apiserver.local'])).rejects.toThrow('--trusted-proxies: "apiserver.local" is not an IP address or CIDR');
+  });
+
   it('refuses bad values with a message naming the flag', async () => {
     await expect(config(['--key-size', '1024'])).rejects.toThrow('--key-size: 1024 is not one of 2048, 3072, 4096');
     await expect(config(['--key-prefix', 'Bad_Prefix'])).rejects.toThrow('--key-prefix: "Bad_Prefix" must be 1 to 245 characters of a-z, 0-9 and -');

@@ -5,6 +5,7 @@
  */
 import yargs from 'yargs';
 import { isKeySize, type FlagSpec, type KeySize } from '../src/index.js';
+import { parseTrustedProxies } from './http.js';
 import { parseLogLevel, type LogLevel } from './log.js';
 
 /**
@@ -29,6 +30,8 @@ export const DEFAULTS = {
   'label-selector': '',
   'rate-limit': 2,
   'rate-limit-burst': 2,
+  // New (not upstream's): proxies whose X-Forwarded-For is believed for the rate limit.
+  'trusted-proxies': '',
   'privatekey-annotations': '',
   'privatekey-labels': '',
   'old-gc-behavior': false,
@@ -79,6 +82,8 @@ export interface ControllerConfig {
   labelSelector: string | undefined;
   rateLimit: number;
   rateLimitBurst: number;
+  /** --trusted-proxies: addresses and CIDRs; empty: the rate limit keys on the socket's peer only. */
+  trustedProxies: string[];
   privateKeyAnnotations: Record<string, string>;
   privateKeyLabels: Record<string, string>;
   oldGcBehavior: boolean;
@@ -196,6 +201,8 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
   const keyStore = str('key-store');
   if (keyStore !== 'kubernetes' && keyStore !== 'vault') throw new RangeError('--key-store: use kubernetes or vault');
   if (keyStore === 'vault' && !env['VAULT_ADDR']) throw new RangeError('--key-store vault needs VAULT_ADDR (the Vault server URL)');
+  const trustedProxies = str('trusted-proxies').split(',').map((s) => s.trim()).filter(Boolean);
+  parseTrustedProxies(trustedProxies);
   const renew = a['rotate-period'] !== undefined && a['key-renew-period'] === DEFAULTS['key-renew-period'] ? String(a['rotate-period']) : str('key-renew-period');
   return Object.freeze({
     namespace,
@@ -212,6 +219,7 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
     labelSelector: str('label-selector') || undefined,
     rateLimit: num('rate-limit'),
     rateLimitBurst: num('rate-limit-burst'),
+    trustedProxies,
     privateKeyAnnotations: parseKv(str('privatekey-annotations'), 'privatekey-annotations'),
     privateKeyLabels: parseKv(str('privatekey-labels'), 'privatekey-labels'),
     oldGcBehavior: bool('old-gc-behavior'),

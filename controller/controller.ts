@@ -4,7 +4,7 @@
  * flight, so the unseal pool never holds more than a few tasks and a new
  * SealedSecret is picked up ahead of any resync backlog.
  */
-import { ANNOTATION_MANAGED, ANNOTATION_PATCH, KIND, type SealedSecret, type Secret } from '../src/index.js';
+import { ANNOTATION_MANAGED, ANNOTATION_PATCH, KIND, isSealedSecretsError, type SealedSecret, type Secret } from '../src/index.js';
 import { paths, type KubeApi } from './kube/client.js';
 import { Informer, keyOf, type KubeObject } from './kube/informer.js';
 import type { Logger } from './log.js';
@@ -74,12 +74,16 @@ export class Controller {
     private readonly o: ControllerOptions,
   ) {
     const nss = o.namespaces ?? [undefined];
+    // By type only for unexpected errors: their text may quote the object being handled.
+    const onHandlerError = (what: string) => (e: unknown, event: string, key: string) =>
+      log.error(`${what} ${event} handler failed`, { key, error: isSealedSecretsError(e) ? e.message : ((e as Error)?.name ?? typeof e) });
     for (const ns of nss) {
       this.sealedSecrets.push(
         new Informer(client, {
           path: paths.sealedSecrets(ns),
           labelSelector: o.labelSelector,
           transform: trimSealedSecret,
+          onHandlerError: onHandlerError('SealedSecret'),
           onError: (e, n) => log.warn('SealedSecret watch failed; retrying', { namespace: ns ?? '*', attempt: n, error: (e as Error).message }),
         }),
       );
@@ -87,6 +91,7 @@ export class Controller {
         new Informer(client, {
           path: paths.secrets(ns),
           transform: trimSecret,
+          onHandlerError: onHandlerError('Secret'),
           onError: (e, n) => log.warn('Secret watch failed; retrying', { namespace: ns ?? '*', attempt: n, error: (e as Error).message }),
         }),
       );
@@ -99,9 +104,18 @@ export class Controller {
           // Status writes change neither the spec nor what the Secret is built from.
           const sa = a as unknown as SealedSecret;
           const sb = b as unknown as SealedSecret;
-          if (sa.metadata.generation !== sb.metadata.generation || !sameSource(sa, sb)) this.queue.add(keyOf(b), 'high');
+          let same = false;
+          try {
+            same = sa.metadata.generation === sb.metadata.generation && sameSource(sa, sb);
+          } catch {
+            // Cannot be hashed (nested too deep): the reconcile reports it on the SealedSecret.
+          }
+          if (!same) this.queue.add(keyOf(b), 'high');
         },
-        delete: (obj) => this.queue.add(keyOf(obj), 'high'),
+        delete: (obj) => {
+          this.reconciler.sealedSecretDeleted(obj as unknown as SealedSecret);
+          this.queue.add(keyOf(obj), 'high');
+        },
       });
     }
     for (const inf of this.secrets) {
@@ -138,7 +152,11 @@ export class Controller {
     const key = keyOf(secret as { metadata: { name?: string; namespace?: string } });
     const ss = this.getSealedSecret(key);
     if (!ss) return;
-    if (!deleted && (this.reconciler.wroteVersion(key, secret) || this.reconciler.upToDate(ss, secret))) return;
+    try {
+      if (!deleted && (this.reconciler.wroteVersion(key, secret) || this.reconciler.upToDate(ss, secret))) return;
+    } catch {
+      // Cannot be checked (a SealedSecret nested too deep to hash): the reconcile reports it.
+    }
     this.queue.add(key, priority);
   }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SealedSecretsError, type SealedSecret } from '../src/index.js';
-import { createMainServer, createMetricsServer, parseListenAddr, type HttpDeps } from './http.js';
+import { MAX_DEPTH, MAX_ITEMS, createMainServer, createMetricsServer, parseListenAddr, parseTrustedProxies, readiness, type HttpDeps } from './http.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 
@@ -13,9 +13,15 @@ let base: string;
 let metricsBase: string;
 const logs: string[] = [];
 let ready = { ok: false, detail: 'no sealing key loaded yet' };
+let deps: HttpDeps;
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 beforeAll(async () => {
-  const deps: HttpDeps = {
+  deps = {
     certificatePem: () => '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
     ready: () => ready,
     verify: async (ss: SealedSecret) => {
@@ -26,6 +32,9 @@ beforeAll(async () => {
     log: createLogger({ level: 'debug', format: 'json', write: (l) => logs.push(l) }),
     rateLimit: 2,
     rateLimitBurst: 2,
+    // This server stands behind a proxy on loopback, so X-Forwarded-For names the client
+    // (the tests below give each case its own client); see 'the rate limit' for the rest.
+    trustedProxies: ['127.0.0.1'],
     readTimeoutMs: 5000,
     writeTimeoutMs: 5000,
   };
@@ -99,5 +108,108 @@ describe('controller HTTP server', () => {
     expect(parseListenAddr('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseListenAddr('[::1]:8081')).toEqual({ host: '::1', port: 8081 });
     expect(() => parseListenAddr('8080')).toThrow('invalid listen address "8080"');
+  });
+});
+
+describe('the rate limit and the unseal slots of verify and rotate', () => {
+  const servers: Server[] = [];
+  const start = async (over: Partial<HttpDeps>) => {
+    const s = createMainServer({ ...deps, metrics: createMetrics('t'), ...over });
+    servers.push(s);
+    return listen(s);
+  };
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
+  const postTo = (b: string, path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(b + path, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+
+  it('a client that makes up X-Forwarded-For addresses still has one bucket: without --trusted-proxies the socket peer is the client', async () => {
+    const b = await start({ trustedProxies: [] });
+    const codes = [];
+    for (let i = 0; i < 12; i++) codes.push((await postTo(b, '/v1/verify', ss('good'), { 'x-forwarded-for': `203.0.113.${i}` })).status);
+    expect(codes).toEqual([200, 200, ...Array(10).fill(429)]);
+  });
+
+  it('behind a trusted proxy, the client is the hop the proxy appended, not what the client wrote in front of it', async () => {
+    // The proxy on 127.0.0.1 appends 198.51.100.7, the address it saw; the client wrote the rest.
+    const codes = [];
+    for (let i = 0; i < 6; i++) codes.push((await post('/v1/rotate', ss('good'), { 'x-forwarded-for': `203.0.113.${i}, 10.${i}.0.1, 198.51.100.7` })).status);
+    expect(codes).toEqual([200, 200, 429, 429, 429, 429]);
+    // Trusted hops are skipped from the right: 127.0.0.2 (in --trusted-proxies) relayed for 198.51.100.7.
+    const b = await start({ trustedProxies: ['127.0.0.0/8'] });
+    const chained = [];
+    for (let i = 0; i < 3; i++) chained.push((await postTo(b, '/v1/verify', ss('good'), { 'x-forwarded-for': `203.0.113.${i}, 198.51.100.7, 127.0.0.2` })).status);
+    expect(chained).toEqual([200, 200, 429]);
+    // Another client behind the same proxy has its own bucket.
+    expect((await postTo(b, '/v1/verify', ss('good'), { 'x-forwarded-for': '198.51.100.8, 127.0.0.2' })).status).toBe(200);
+  });
+
+  it('refuses --trusted-proxies entries that are not addresses or CIDRs', () => {
+    expect(() => parseTrustedProxies(['10.0.0.0/8', 'fd00::/8', '192.0.2.1', '::1'])).not.toThrow();
+    for (const bad of ['10.0.0.0/33', 'proxy.example.com', '10.0.0.0/8/1', '']) expect(() => parseTrustedProxies([bad])).toThrow(/--trusted-proxies/);
+  });
+
+  it(`refuses a SealedSecret of more than ${MAX_ITEMS} items with 413, before any unseal work`, async () => {
+    let calls = 0;
+    const b = await start({ rateLimit: 0, verify: async () => void calls++, rotate: async (x) => (calls++, x) });
+    const many = (n: number) => JSON.stringify({ kind: 'SealedSecret', metadata: { name: 'big', namespace: 'ns' }, spec: { encryptedData: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'AgB'])) } });
+    for (const path of ['/v1/verify', '/v1/rotate']) {
+      const r = await postTo(b, path, many(MAX_ITEMS + 1));
+      expect(r.status).toBe(413);
+      expect(await r.text()).toBe(`SealedSecret ns/big has ${MAX_ITEMS + 1} items in encryptedData; at most ${MAX_ITEMS} per request: split it\n`);
+    }
+    expect(calls).toBe(0);
+    expect((await postTo(b, '/v1/verify', many(MAX_ITEMS))).status).toBe(200);
+    expect(calls).toBe(1);
+  });
+
+  it('refuses a body nested deeper than a SealedSecret can be with 400, before it reaches an unseal worker (whose thread it would kill)', async () => {
+    let calls = 0;
+    const b = await start({ rateLimit: 0, verify: async () => void calls++, rotate: async (x) => (calls++, x) });
+    const deep = (n: number) => `{"kind":"SealedSecret","metadata":{"name":"deep","namespace":"ns"},"spec":{"encryptedData":{"a":"AgB"},"template":{"metadata":{"x":${'{"a":'.repeat(n)}{}${'}'.repeat(n)}}}}}`;
+    for (const path of ['/v1/verify', '/v1/rotate']) {
+      const r = await postTo(b, path, deep(10_000));
+      expect(r.status).toBe(400);
+      expect(await r.text()).toBe(`SealedSecret ns/deep is nested more than ${MAX_DEPTH} levels deep\n`);
+    }
+    expect(calls).toBe(0);
+    expect((await postTo(b, '/v1/verify', deep(MAX_DEPTH - 6))).status).toBe(200);
+    expect(calls).toBe(1);
+  });
+
+  it('holds at most maxInFlight verify and rotate requests in the unseal pool; more get 429 with Retry-After at once', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let running = 0;
+    let most = 0;
+    const work = async () => {
+      running++;
+      most = Math.max(most, running);
+      await gate;
+      running--;
+    };
+    const b = await start({ rateLimit: 0, maxInFlight: 2, verify: work, rotate: async (x) => (await work(), x) });
+    const held = [postTo(b, '/v1/verify', ss('good')), postTo(b, '/v1/rotate', ss('good'))];
+    while (running < 2) await new Promise((r) => setTimeout(r, 5));
+    const refused = await Promise.race([postTo(b, '/v1/verify', ss('good')), new Promise<'queued'>((r) => setTimeout(() => r('queued'), 2000))]);
+    expect(refused, 'a third request waited for a slot instead of being refused').not.toBe('queued');
+    const r = refused as Response;
+    expect(r.status).toBe(429);
+    expect(r.headers.get('retry-after')).toBe('1');
+    expect(await r.text()).toMatch(/busy/);
+    release();
+    expect((await Promise.all(held)).map((x) => x.status)).toEqual([200, 200]);
+    expect(most).toBe(2);
+    // Slots are given back, also after a failure.
+    expect((await postTo(b, '/v1/verify', ss('bad'))).status).toBe(200);
+  });
+});
+
+describe('/readyz', () => {
+  it('names what is missing in fixed words, never the key store error text', () => {
+    expect(readiness({ keys: 0, keyStoreFailing: true, cachesSynced: false, leader: true })).toEqual({ ok: false, detail: 'no sealing key loaded yet (key store unreachable, see logs); caches not synced yet' });
+    expect(readiness({ keys: 2, keyStoreFailing: true, cachesSynced: true, leader: false })).toEqual({ ok: true, detail: '2 keys, leader=false; key store unreachable (see logs), serving from the 2 keys in memory' });
+    expect(readiness({ keys: 2, keyStoreFailing: false, cachesSynced: true, leader: true })).toEqual({ ok: true, detail: '2 keys, leader=true' });
   });
 });

@@ -2,16 +2,44 @@
  * The controller's HTTP endpoints, on upstream's ports and paths
  * (pkg/controller/server.go): /healthz, /readyz, /v1/cert.pem, /v1/verify,
  * /v1/rotate on --listen-addr; /metrics on --listen-metrics-addr.
- * Request bodies are capped, verify and rotate are rate-limited per client,
- * headers and bodies have deadlines, and no response or log carries secret
- * material: verify answers only yes or no.
+ * Request bodies and their item counts are capped, verify and rotate are
+ * rate-limited per client (the socket's peer, or the client a trusted proxy
+ * names) and share a bounded number of slots in the unseal pool, headers and
+ * bodies have deadlines, and no response or log carries secret material:
+ * verify answers only yes or no.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import { SealedSecretsError, isSealedSecretsError, objectRef, type SealedSecret } from '../src/index.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/**
+ * encryptedData entries per /v1/verify or /v1/rotate request. Each costs up to one RSA
+ * private operation per key held; the API server allows more (1.5 MiB objects), but a
+ * Secret of more than 256 items is better split, and kubeseal --validate sends one
+ * SealedSecret per request.
+ */
+export const MAX_ITEMS = 256;
+/**
+ * Nesting a request may have. A SealedSecret is about 8 levels deep; JSON.parse takes 10,000
+ * and more, but structuredClone (the message to the unseal worker) overflows its stack and
+ * the worker thread dies, so such a body would let any client kill worker threads.
+ */
+export const MAX_DEPTH = 100;
+
+/** Whether v nests deeper than limit (objects and arrays), without recursion. */
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, depth] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (depth > limit) return true;
+    for (const c of Object.values(x as object)) if (c !== null && typeof c === 'object') stack.push([c, depth + 1]);
+  }
+  return false;
+}
 
 export interface HttpDeps {
   certificatePem(): string | undefined;
@@ -22,11 +50,75 @@ export interface HttpDeps {
   log: Logger;
   rateLimit: number;
   rateLimitBurst: number;
+  /**
+   * Addresses and CIDRs (--trusted-proxies) whose X-Forwarded-For is believed: only for a
+   * request whose socket peer is one of them is the client taken from the header.
+   */
+  trustedProxies?: readonly string[];
+  /** verify and rotate requests in the unseal pool at once; more get 429 and Retry-After. */
+  maxInFlight?: number;
   readTimeoutMs: number;
   writeTimeoutMs: number;
 }
 
-/** Per-client token buckets (upstream: throttled GCRA keyed by path and X-Forwarded-For). */
+/** "::ffff:10.0.0.1" (a dual-stack socket's IPv4 peer) -> "10.0.0.1"; "1.2.3.4:80", "[::1]:80" -> the address; else undefined. */
+function normalizeAddress(a: string | undefined): string | undefined {
+  if (!a) return undefined;
+  let s = a.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(s);
+  if (bracketed) s = bracketed[1]!;
+  else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(s)) s = s.slice(0, s.lastIndexOf(':'));
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(s);
+  if (mapped) s = mapped[1]!;
+  return isIP(s) ? s.toLowerCase() : undefined;
+}
+
+/** Parses --trusted-proxies: addresses and CIDRs, comma-separated. Throws RangeError naming a bad entry. */
+export function parseTrustedProxies(list: readonly string[]): BlockList {
+  const b = new BlockList();
+  for (const entry of list) {
+    const [addr, bits, ...rest] = entry.trim().split('/');
+    const a = normalizeAddress(addr);
+    const family = a ? (isIP(a) === 4 ? 'ipv4' : 'ipv6') : undefined;
+    const max = family === 'ipv4' ? 32 : 128;
+    const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+    if (!a || !family || rest.length || !(prefix >= 0 && prefix <= max)) throw new RangeError(`--trusted-proxies: "${entry}" is not an IP address or CIDR (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/8)`);
+    b.addSubnet(a, prefix, family);
+  }
+  return b;
+}
+
+/**
+ * The client a request is counted against: the socket's peer, unless that peer is a trusted
+ * proxy; then X-Forwarded-For is walked from the right (the hop the proxy appended last),
+ * skipping trusted proxies, to the first address that is not one. What a client writes into
+ * the header itself is left of what its proxy appended, so it is never reached. An entry that
+ * is not an address ends the walk at the last trusted hop.
+ *
+ * kubeseal reaches verify and rotate through the API server's service proxy, so every
+ * kubeseal request arrives from the API server's address: without --trusted-proxies all
+ * kubeseal users share one bucket per path (kubeseal waits and retries on 429). That is the
+ * price of a header no client can forge. The API server's proxy (Go's ReverseProxy) appends
+ * the address it saw to X-Forwarded-For, so listing the API server's source addresses in
+ * --trusted-proxies gives each client address its own bucket again.
+ */
+export function clientAddress(req: IncomingMessage, trusted: BlockList | undefined): string {
+  const peer = normalizeAddress(req.socket.remoteAddress) ?? 'unknown';
+  const isTrusted = (a: string) => trusted !== undefined && trusted.check(a, isIP(a) === 4 ? 'ipv4' : 'ipv6');
+  if (!isTrusted(peer)) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').filter((h) => h.trim());
+  let client = peer;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = normalizeAddress(hops[i]);
+    if (!hop) break;
+    client = hop;
+    if (!isTrusted(hop)) break;
+  }
+  return client;
+}
+
+/** Per-client token buckets (upstream: throttled GCRA keyed by path and X-Forwarded-For; here by clientAddress()). */
 class ClientLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
   constructor(
@@ -44,6 +136,23 @@ class ClientLimiter {
     b.tokens -= 1;
     return true;
   }
+}
+
+/** What /readyz needs to know; the key store's error text is not part of it. */
+export interface ReadinessState {
+  keys: number;
+  /** Whether the last key store call failed. Its text goes to the logs only: /readyz is unauthenticated. */
+  keyStoreFailing: boolean;
+  cachesSynced: boolean;
+  leader: boolean;
+}
+
+/** /readyz's answer: what is missing, in fixed words (an error's text could name hosts, paths or tokens). */
+export function readiness(s: ReadinessState): { ok: boolean; detail: string } {
+  const problems = [s.keys === 0 ? `no sealing key loaded yet${s.keyStoreFailing ? ' (key store unreachable, see logs)' : ''}` : '', s.cachesSynced ? '' : 'caches not synced yet'].filter(Boolean);
+  // A key store outage with keys in memory is degraded, not down: every replica keeps serving.
+  const degraded = s.keys > 0 && s.keyStoreFailing ? `; key store unreachable (see logs), serving from the ${s.keys} keys in memory` : '';
+  return { ok: problems.length === 0, detail: (problems.join('; ') || `${s.keys} keys, leader=${s.leader}`) + degraded };
 }
 
 class HttpError extends Error {
@@ -111,6 +220,11 @@ async function parseSealedSecret(req: IncomingMessage): Promise<SealedSecret> {
   if (!ss || typeof ss !== 'object' || Array.isArray(ss) || ss.kind !== 'SealedSecret' || !ss.metadata || typeof ss.metadata !== 'object' || !ss.spec || typeof ss.spec !== 'object') {
     throw new HttpError(400, 'the body is not a SealedSecret (kind: SealedSecret with metadata and spec)');
   }
+  if (nestedDeeperThan(ss, MAX_DEPTH)) throw new HttpError(400, `SealedSecret ${objectRef(ss.metadata)} is nested more than ${MAX_DEPTH} levels deep`);
+  const items = ss.spec.encryptedData && typeof ss.spec.encryptedData === 'object' ? Object.keys(ss.spec.encryptedData).length : 0;
+  if (items > MAX_ITEMS) {
+    throw new HttpError(413, `SealedSecret ${objectRef(ss.metadata)} has ${items} items in encryptedData; at most ${MAX_ITEMS} per request: split it`);
+  }
   return ss;
 }
 
@@ -131,6 +245,23 @@ function hardened(server: Server, d: HttpDeps): Server {
 
 export function createMainServer(d: HttpDeps): Server {
   const limiter = new ClientLimiter(d.rateLimit, d.rateLimitBurst);
+  const trusted = d.trustedProxies?.length ? parseTrustedProxies(d.trustedProxies) : undefined;
+  const maxInFlight = Math.max(1, d.maxInFlight ?? 2);
+  let inFlight = 0;
+  /** Runs f in one of maxInFlight slots, or answers 429 at once: no client queues unbounded RSA work. */
+  const inSlot = async <T>(res: ServerResponse, f: () => Promise<T>): Promise<T | undefined> => {
+    if (inFlight >= maxInFlight) {
+      res.setHeader('retry-after', '1');
+      send(res, 429, 'the controller is busy with other verify and rotate requests: retry later\n');
+      return undefined;
+    }
+    inFlight++;
+    try {
+      return await f();
+    } finally {
+      inFlight--;
+    }
+  };
   const server = createServer(async (req, res) => {
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://x');
@@ -162,15 +293,14 @@ export function createMainServer(d: HttpDeps): Server {
         case '/v1/verify':
         case '/v1/rotate': {
           only('POST');
-          const client = String(req.headers['x-forwarded-for'] ?? req.socket.remoteAddress ?? '').split(',')[0]!.trim();
-          if (!limiter.allow(`${url.pathname} ${client}`)) {
+          if (!limiter.allow(`${url.pathname} ${clientAddress(req, trusted)}`)) {
             res.setHeader('retry-after', '1');
             return send(res, 429, 'too many requests: slow down\n');
           }
           const ss = await parseSealedSecret(req);
           if (url.pathname === '/v1/verify') {
             try {
-              await d.verify(ss);
+              if ((await inSlot(res, async () => (await d.verify(ss), true))) === undefined) return;
               return send(res, 200, 'ok\n');
             } catch (e) {
               if (isSealedSecretsError(e) && e.code !== 'ERR_WORKER' && e.code !== 'ERR_NO_KEYS') return send(res, 409, `SealedSecret ${objectRef(ss.metadata)} cannot be unsealed: ${e.message}\n`);
@@ -178,7 +308,8 @@ export function createMainServer(d: HttpDeps): Server {
             }
           }
           try {
-            const out = await d.rotate(ss);
+            const out = await inSlot(res, () => d.rotate(ss));
+            if (out === undefined) return;
             return send(res, 200, JSON.stringify(out), 'application/json');
           } catch (e) {
             if (isSealedSecretsError(e) && e.code !== 'ERR_WORKER' && e.code !== 'ERR_NO_KEYS') return send(res, 409, `SealedSecret ${objectRef(ss.metadata)} cannot be re-encrypted: ${e.message}\n`);

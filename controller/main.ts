@@ -10,7 +10,7 @@ import { LABEL_SEALING_KEY, argsFromEnv, type SealedSecret } from '../src/index.
 import { CONTROLLER_FLAGS, buildControllerParser, configFromArgs, type ControllerConfig } from './config.js';
 import { assembleController } from './assemble.js';
 import { EventRecorder } from './events.js';
-import { createMainServer, createMetricsServer, parseListenAddr } from './http.js';
+import { createMainServer, createMetricsServer, parseListenAddr, readiness } from './http.js';
 import { KubeClient, paths } from './kube/client.js';
 import { Informer } from './kube/informer.js';
 import { KeyManager } from './keys.js';
@@ -146,20 +146,21 @@ async function main(): Promise<number | undefined> {
   });
 
   let informersSynced = false;
+  // Declared before the HTTP server that reads it (probes are answered from the start).
+  let elector: LeaderElector | undefined;
   const httpDeps = {
     certificatePem: () => keys.certificatePem(),
-    ready: () => {
-      const problems = [keys.size === 0 ? `no sealing key loaded yet${keys.lastReload.error ? ` (${keys.lastReload.error})` : ''}` : '', informersSynced ? '' : 'caches not synced yet'].filter(Boolean);
-      // A key store outage with keys in memory is degraded, not down: every replica keeps serving.
-      const degraded = keys.size > 0 && keys.lastReload.error ? `; key store unreachable (${keys.lastReload.error}), serving from the ${keys.size} keys in memory` : '';
-      return { ok: problems.length === 0, detail: (problems.join('; ') || `${keys.size} keys, leader=${elector?.leading ?? true}`) + degraded };
-    },
+    // The key store's error text is logged where it happens (reload's callers), never served.
+    ready: () => readiness({ keys: keys.size, keyStoreFailing: Boolean(keys.lastReload.error), cachesSynced: informersSynced, leader: elector?.leading ?? true }),
     verify: (ss: SealedSecret) => pool.verify(ss),
     rotate: (ss: SealedSecret) => pool.reencrypt(ss, keys.sealingKey()?.fingerprint),
     metrics,
     log,
     rateLimit: config.rateLimit,
     rateLimitBurst: config.rateLimitBurst,
+    trustedProxies: config.trustedProxies,
+    // verify and rotate hold at most as many pool tasks at once as the pool has threads.
+    maxInFlight: config.workers,
     readTimeoutMs: config.readTimeoutMs,
     writeTimeoutMs: config.writeTimeoutMs,
   };
@@ -174,6 +175,7 @@ async function main(): Promise<number | undefined> {
     path: paths.secrets(config.namespace),
     labelSelector: `${LABEL_SEALING_KEY}=active`,
     onError: (e) => log.warn('key Secret watch failed; retrying', { error: (e as Error).message }),
+    onHandlerError: (e, event, key) => log.error('key Secret handler failed', { event, key, error: (e as Error)?.name ?? typeof e }),
   });
   let reloadTimer: ReturnType<typeof setTimeout> | undefined;
   const reloadKeys = () => {
@@ -209,7 +211,6 @@ async function main(): Promise<number | undefined> {
     await controller.startWorkers();
   };
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
-  let elector: LeaderElector | undefined;
   if (config.leaderElect) {
     elector = new LeaderElector(client, log, {
       namespace: config.namespace,

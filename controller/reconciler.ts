@@ -25,6 +25,7 @@ import {
   type Secret,
 } from '../src/index.js';
 import { ApiError, paths, type KubeApi } from './kube/client.js';
+import { keyOf } from './kube/informer.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { UnsealPool } from './unseal-pool.js';
@@ -80,20 +81,31 @@ export interface ReconcilerDeps {
 }
 
 /**
+ * How deep canonical() goes. A SealedSecret is about 8 levels deep (managedFields in a
+ * template a few more); the API server admits JSON nested 10,000 deep, which would
+ * overflow the stack of a recursive walk (and of JSON.stringify and structuredClone).
+ */
+export const MAX_CANONICAL_DEPTH = 100;
+
+/**
  * JSON with object keys sorted and undefined members left out, so equal content always
  * gives the same text (hashed for the source hash and the content MAC). Written as one
  * string builder: it runs several times per object on the controller's main thread.
+ * Throws ERR_INVALID_INPUT beyond MAX_CANONICAL_DEPTH levels, naming `what`.
  */
-export function canonical(v: unknown): string {
-  return appendCanonical('', v);
+export function canonical(v: unknown, what = 'the object'): string {
+  return appendCanonical('', v, 0, what);
 }
 
-function appendCanonical(out: string, v: unknown): string {
+function appendCanonical(out: string, v: unknown, depth: number, what: string): string {
   if (v === null || v === undefined) return out + 'null';
   if (typeof v !== 'object') return out + JSON.stringify(v);
+  if (depth >= MAX_CANONICAL_DEPTH) {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', `${what} is nested more than ${MAX_CANONICAL_DEPTH} levels deep`, { hint: 'a Secret needs only a few: check spec.template.metadata' });
+  }
   if (Array.isArray(v)) {
     out += '[';
-    for (let i = 0; i < v.length; i++) out = appendCanonical(i ? out + ',' : out, v[i]);
+    for (let i = 0; i < v.length; i++) out = appendCanonical(i ? out + ',' : out, v[i], depth + 1, what);
     return out + ']';
   }
   const o = v as Record<string, unknown>;
@@ -105,7 +117,7 @@ function appendCanonical(out: string, v: unknown): string {
     if (x === undefined) continue;
     out += (first ? '' : ',') + JSON.stringify(k) + ':';
     first = false;
-    out = appendCanonical(out, x);
+    out = appendCanonical(out, x, depth + 1, what);
   }
   return out + '}';
 }
@@ -133,7 +145,7 @@ export function scopeAnnotations(ss: SealedSecret): Record<string, string> {
 
 function computeSourceHash(ss: SealedSecret): string {
   return createHash('sha256')
-    .update(canonical({ v: 1, ns: ss.metadata.namespace, name: ss.metadata.name, uid: ss.metadata.uid, a: scopeAnnotations(ss), spec: { ...ss.spec, status: undefined } }))
+    .update(canonical({ v: 1, ns: ss.metadata.namespace, name: ss.metadata.name, uid: ss.metadata.uid, a: scopeAnnotations(ss), spec: { ...ss.spec, status: undefined } }, `SealedSecret ${objectRef(ss.metadata)}`))
     .digest('base64url');
 }
 
@@ -170,6 +182,8 @@ export function isControlledBy(secret: Secret, ss: SealedSecret): boolean {
 const isPatch = (s: Secret) => s.metadata.annotations?.[ANNOTATION_PATCH] === 'true';
 const isManaged = (s: Secret) => s.metadata.annotations?.[ANNOTATION_MANAGED] === 'true';
 
+type ConditionLabels = { namespace: string; name: string; condition: string; ss_app_kubernetes_io_instance: string };
+
 /** What #setStatus records: the condition, whether the Secret was just written, and the Event's text. */
 interface StatusUpdate {
   ok: boolean;
@@ -191,7 +205,20 @@ export class Reconciler {
    */
   readonly #written = new Map<string, string>();
 
+  /**
+   * The uid of each SealedSecret seen deleted and not yet reconciled as gone (ns/name -> uid):
+   * with --old-gc-behavior only a Secret controlled by exactly that SealedSecret is deleted.
+   */
+  readonly #deletedUids = new Map<string, string>();
+  /** The condition_info labels last set for each SealedSecret, removed when it is gone. */
+  readonly #conditionLabels = new Map<string, ConditionLabels>();
+
   constructor(private readonly d: ReconcilerDeps) {}
+
+  /** The informer saw this SealedSecret deleted (its key is queued; the reconcile finds it gone). */
+  sealedSecretDeleted(ss: SealedSecret): void {
+    if (ss.metadata?.uid) this.#deletedUids.set(keyOf(ss), ss.metadata.uid);
+  }
 
   /** Is `secret` exactly the version this controller wrote last? */
   wroteVersion(key: string, secret: Secret): boolean {
@@ -213,11 +240,24 @@ export class Reconciler {
     if (!ss) {
       this.openedBy.delete(key);
       this.#written.delete(key);
-      if (this.d.config.oldGcBehavior) await this.#deleteSecret(key);
+      // As upstream's delete handler does: no condition_info series outlives its SealedSecret.
+      const labels = this.#conditionLabels.get(key);
+      if (labels) this.d.metrics.conditionInfo.remove(labels);
+      this.#conditionLabels.delete(key);
+      const uid = this.#deletedUids.get(key);
+      if (this.d.config.oldGcBehavior && uid) await this.#deleteSecret(key, uid);
+      this.#deletedUids.delete(key);
       return 'gone';
     }
     const ns = ss.metadata.namespace!;
     const name = ss.metadata.name!;
+    try {
+      // Hashed once per version (cached); an object it cannot take (nested too deep) fails here, before any work.
+      sourceHash(ss);
+    } catch (e) {
+      this.d.metrics.unsealErrors.inc({ reason: 'unseal', namespace: ns });
+      return this.#fail(ss, e, EVENT_ERR_UNSEAL_FAILED, 'Failed to unseal: ');
+    }
     const existing = this.d.getSecret(key);
     if (this.upToDate(ss, existing)) {
       const fps = existing!.metadata.annotations?.[ANNOTATION_OPENED_BY];
@@ -264,12 +304,6 @@ export class Reconciler {
     try {
       let written: Secret | undefined;
       if (!existing) {
-        written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body: desired, urgent });
-      } else if (existing.metadata.annotations?.[ANNOTATION_UNSEAL_ERROR] !== undefined && (existing.type ?? 'Opaque') !== (desired.type ?? 'Opaque')) {
-        // A placeholder (Opaque) becomes the real Secret: the type of a Secret cannot be changed.
-        await this.#deleteSecret(key);
-        delete desired.metadata.resourceVersion;
-        delete desired.metadata.uid;
         written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body: desired, urgent });
       } else if (canonical(strip(existing)) !== canonical(strip(desired))) {
         written = await this.d.client.request<Secret>({ method: 'PUT', path: paths.secret(ns, name), body: desired, urgent });
@@ -357,10 +391,7 @@ export class Reconciler {
     const prev = ss.status?.conditions?.find((c) => c.type === 'Synced');
     const status: SealedSecretCondition['status'] = ok ? 'True' : 'False';
     const changed = !prev || prev.status !== status || (prev.message ?? '') !== message || ss.status?.observedGeneration !== ss.metadata.generation;
-    this.d.metrics.conditionInfo.set(
-      { namespace: ss.metadata.namespace ?? '', name: ss.metadata.name ?? '', condition: 'Synced', ss_app_kubernetes_io_instance: ss.metadata.labels?.['app.kubernetes.io/instance'] ?? '' },
-      ok ? 1 : -1,
-    );
+    this.d.metrics.conditionInfo.set(this.#conditionSeries(ss), ok ? 1 : -1);
     if (changed || wroteSecret) {
       const type = ok ? 'Normal' : 'Warning';
       this.d.events.emit(ss, type, reason, ok ? 'SealedSecret unsealed successfully' : (eventMessage ?? message));
@@ -393,10 +424,33 @@ export class Reconciler {
     return changed;
   }
 
-  async #deleteSecret(key: string): Promise<void> {
+  /** This SealedSecret's condition_info labels; a series left under old labels (an edited instance label) is removed. */
+  #conditionSeries(ss: SealedSecret): ConditionLabels {
+    const key = keyOf(ss);
+    const labels: ConditionLabels = { namespace: ss.metadata.namespace ?? '', name: ss.metadata.name ?? '', condition: 'Synced', ss_app_kubernetes_io_instance: ss.metadata.labels?.['app.kubernetes.io/instance'] ?? '' };
+    const prev = this.#conditionLabels.get(key);
+    if (prev && prev.ss_app_kubernetes_io_instance !== labels.ss_app_kubernetes_io_instance) this.d.metrics.conditionInfo.remove(prev);
+    this.#conditionLabels.set(key, labels);
+    return labels;
+  }
+
+  /**
+   * --old-gc-behavior: deletes the Secret only if the deleted SealedSecret (uid) controls it.
+   * A same-named Secret that is someone else's, a patch-only Secret (its ownerReferences are
+   * left alone) and one written with skip-set-owner-references are kept; a managed Secret
+   * taken over carries our ownerReference and goes. The uid precondition makes the API server
+   * refuse if the Secret was replaced since the cache saw it.
+   */
+  async #deleteSecret(key: string, ownerUid: string): Promise<void> {
     const [ns, name] = key.split('/');
+    const secret = this.d.getSecret(key);
+    const controlled = (secret?.metadata.ownerReferences ?? []).some((o) => o.controller === true && o.kind === KIND && o.apiVersion.startsWith('bitnami.com/') && o.uid === ownerUid);
+    if (!secret || !controlled) {
+      if (secret) this.d.log.info('Secret kept: not controlled by the deleted SealedSecret', { secret: key });
+      return;
+    }
     try {
-      await this.d.client.request({ method: 'DELETE', path: paths.secret(ns!, name!) });
+      await this.d.client.request({ method: 'DELETE', path: paths.secret(ns!, name!), body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: secret.metadata.uid } }, discardBody: true });
     } catch (e) {
       if (!(e instanceof ApiError && e.notFound)) throw e;
     }

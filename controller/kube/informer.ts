@@ -25,6 +25,11 @@ export interface InformerOptions {
   /** Keep only what the controller needs, to bound memory. */
   transform?: (obj: KubeObject) => KubeObject;
   onError?: (e: unknown, attempt: number) => void;
+  /**
+   * A handler threw. The informer goes on with the next handler and event: a throw must not
+   * break the watch (it would re-list, meet the same object and throw again, forever).
+   */
+  onHandlerError?: (e: unknown, event: 'add' | 'update' | 'delete', key: string) => void;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -65,6 +70,30 @@ export class Informer<T extends KubeObject> {
     this.#abort.abort();
   }
 
+  #add(obj: T, initial: boolean): void {
+    for (const h of this.#handlers) this.#call('add', obj, () => h.add?.(obj, initial));
+  }
+
+  #update(old: T, obj: T): void {
+    for (const h of this.#handlers) this.#call('update', obj, () => h.update?.(old, obj));
+  }
+
+  #delete(obj: T): void {
+    for (const h of this.#handlers) this.#call('delete', obj, () => h.delete?.(obj));
+  }
+
+  #call(event: 'add' | 'update' | 'delete', obj: T, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      try {
+        this.options.onHandlerError?.(e, event, keyOf(obj));
+      } catch {
+        // Reporting failed too: nothing more to do here.
+      }
+    }
+  }
+
   #prepare(o: KubeObject): T {
     return (this.options.transform ? this.options.transform(o) : o) as T;
   }
@@ -90,14 +119,14 @@ export class Informer<T extends KubeObject> {
     for (const [k, old] of this.cache) {
       if (!items.has(k)) {
         this.cache.delete(k);
-        for (const h of this.#handlers) h.delete?.(old);
+        this.#delete(old);
       }
     }
     for (const [k, obj] of items) {
       const old = this.cache.get(k);
       this.cache.set(k, obj);
-      if (!old) for (const h of this.#handlers) h.add?.(obj, initial);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) for (const h of this.#handlers) h.update?.(old, obj);
+      if (!old) this.#add(obj, initial);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.#update(old, obj);
     }
     return rv;
   }
@@ -114,11 +143,11 @@ export class Informer<T extends KubeObject> {
     const old = this.cache.get(k);
     if (e.type === 'DELETED') {
       this.cache.delete(k);
-      for (const h of this.#handlers) h.delete?.(old ?? obj);
+      this.#delete(old ?? obj);
     } else {
       this.cache.set(k, obj);
-      if (old) for (const h of this.#handlers) h.update?.(old, obj);
-      else for (const h of this.#handlers) h.add?.(obj, false);
+      if (old) this.#update(old, obj);
+      else this.#add(obj, false);
     }
     return rv;
   }

@@ -16,7 +16,8 @@ import { createMainServer } from '../../controller/http.js';
 import { createLogger } from '../../controller/log.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { UnsealPool } from '../../controller/unseal-pool.js';
-import { KeyRing, SealedSecretsError, parsePrivateKeyPem, sealSecret, unsealSealedSecret, type SealedSecret } from '../../src/index.js';
+import type { KubeApi, KubeRequest } from '../../controller/kube/client.js';
+import { ANNOTATION_MANAGED, KeyRing, SealedSecretsError, parsePrivateKeyPem, sealSecret, unsealSealedSecret, type SealedSecret, type SealedSecretStatus } from '../../src/index.js';
 import { vectorKeys } from '../vectors.js';
 import { MARKER, brokenSealedSecret, junk } from './generators.js';
 
@@ -109,11 +110,70 @@ describe('the controller with hostile SealedSecrets', () => {
     expect(logs.join('\n')).not.toMatch(/value-of-/);
   }, 180_000);
 
+  it('a SealedSecret whose template.metadata is nested 10,000 deep gets Synced=False with a clear message; the controller keeps running and unsealing others', async () => {
+    // The CRD keeps template.metadata's unknown fields and the API server admits JSON nested
+    // 10,000 deep; the client decodes it with JSON.parse. structuredClone and JSON.stringify
+    // overflow on such an object, so it is served here as decoded text, the way the client
+    // would hand it over, and its status writes are recorded.
+    const depth = 10_000;
+    const deepText = `{"apiVersion":"bitnami.com/v1alpha1","kind":"SealedSecret","metadata":{"name":"deep","namespace":"fuzz","uid":"uid-deep","resourceVersion":"1","generation":1},"spec":{"encryptedData":{"v":"${validBlob}"},"template":{"metadata":{"labels":{"app":"x"},"x":${'{"a":'.repeat(depth)}{}${'}'.repeat(depth)}}}}}`;
+    const api = new MemoryApi();
+    let deepStatus: SealedSecretStatus | undefined;
+    const hostile: KubeApi = {
+      async request<T>(req: KubeRequest): Promise<T> {
+        if (req.method === 'GET' && /\/sealedsecrets$/.test(req.path)) {
+          const r = await api.request<{ items: unknown[] }>(req);
+          r.items.push(JSON.parse(deepText));
+          return r as T;
+        }
+        if (req.method === 'PATCH' && req.path.endsWith('/sealedsecrets/deep/status')) {
+          deepStatus = (req.body as { status: SealedSecretStatus }).status;
+          return {} as T;
+        }
+        return api.request<T>(req);
+      },
+      watch: (path, query, onEvent, signal) => api.watch(path, query, onEvent, signal),
+    };
+    for (let i = 0; i < 5; i++) api.put('sealedsecrets', good(`deep-neighbour-${i}`) as never);
+    const macKey = createHmac('sha256', 'k').digest();
+    const seen = logs.length;
+    const { controller } = assembleController({ api: hostile, pool, log, metrics: createMetrics('deep'), macKey: () => macKey, reconciler: { maxUnsealRetries: 1 }, controller: { concurrency: 4 } });
+    controller.startInformers();
+    await controller.startWorkers();
+    const waitFor = async (what: string, done: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await waitFor('the status of fuzz/deep', () => deepStatus !== undefined);
+      expect(deepStatus!.conditions![0]).toMatchObject({ type: 'Synced', status: 'False', message: 'SealedSecret fuzz/deep is nested more than 100 levels deep' });
+      // A Secret of the same name that the controller may take over: its watch handler meets the
+      // deep SealedSecret too, and must neither throw nor stop the Secret watch.
+      expect(() => api.put('secrets', { metadata: { name: 'deep', namespace: 'fuzz', annotations: { [ANNOTATION_MANAGED]: 'true' } }, data: { keep: Buffer.from('theirs').toString('base64') } } as never)).not.toThrow();
+      api.put('sealedsecrets', good('deep-late') as never);
+      await waitFor('the neighbours to be unsealed', () => [0, 1, 2, 3, 4].every((i) => api.get('secrets', `fuzz/deep-neighbour-${i}`)) && Boolean(api.get('secrets', 'fuzz/deep-late')));
+      await controller.idle();
+      // The Secret watch still works: a hand-deleted Secret is restored.
+      await api.request({ method: 'DELETE', path: '/api/v1/namespaces/fuzz/secrets/deep-late' });
+      await waitFor('fuzz/deep-late to be restored', () => Boolean(api.get('secrets', 'fuzz/deep-late')));
+      await controller.idle();
+    } finally {
+      controller.stop();
+    }
+    expect(Buffer.from((api.get('secrets', 'fuzz/deep-late') as unknown as { data: { v: string } }).data.v, 'base64').toString()).toBe('value-of-deep-late');
+    expect((api.get('secrets', 'fuzz/deep') as unknown as { data: Record<string, string> }).data).toEqual({ keep: Buffer.from('theirs').toString('base64') });
+    const mine = logs.slice(seen).join('\n');
+    expect(mine).not.toMatch(/failed unexpectedly|handler failed|Maximum call stack/);
+  }, 60_000);
+
   it('the HTTP server answers 1000 garbage requests with a 4xx and echoes nothing', async () => {
     const server = createMainServer({
       certificatePem: () => 'cert',
       ready: () => ({ ok: true, detail: 'ok' }),
-      verify: async (ss) => void (await pool.unseal(ss)),
+      verify: (ss) => pool.verify(ss),
       rotate: (ss) => pool.reencrypt(ss),
       metrics: createMetrics('fuzz-http'),
       log,

@@ -1,0 +1,21 @@
+export interface LockedPackage {
+  name: string;
+  version: string;
+}
+export type AuditOutcome = 'vulnerable' | 'clean' | 'deprecated-insecure' | 'deprecations-clean' | 'partial' | 'unaudited';
+export interface Vulnerabilities {
+  critical?: number;
+  high?: number;
+  moderate?: number;
+  low?: number;
+}
+export const CANARY: LockedPackage;
+export const SECURITY_NOTICE: RegExp;
+export function runtimePackages(lock: { packages?: Record<string, { name?: string; version?: string; dev?: boolean; devOptional?: boolean; link?: boolean }> }): LockedPackage[];
+export function decide(o: {
+  npmAudit: () => Promise<{ vulnerabilities?: Vulnerabilities; why?: string }>;
+  versionDoc: (name: string, version: string) => Promise<{ deprecated?: unknown; [k: string]: unknown } | undefined>;
+  lock: Parameters<typeof runtimePackages>[0];
+  strict?: boolean;
+  concurrency?: number;
+}): Promise<{ outcome: AuditOutcome; exitCode: number; lines: string[] }>;
