@@ -18,6 +18,7 @@ import {
   SealedSecretsError,
   isSealedSecretsError,
   objectRef,
+  placeholderSecret,
   type ErrorCode,
   type SealedSecret,
   type SealedSecretCondition,
@@ -286,12 +287,19 @@ export class Reconciler {
       const fps = [...new Set(r.openedBy.values())];
       if (fps.length) this.openedBy.set(key, fps);
     } catch (e) {
-      if (isSealedSecretsError(e) && RETRY[e.code] === 'retry') {
+      if (isSealedSecretsError(e, 'ERR_WORKER') && Object.keys(ss.spec.template?.data ?? {}).length > 0) {
+        // A worker that died rendering templates may have died of what the values made them do:
+        // answered like any value error, never as a retry that logs (the budget makes this a backstop).
+        unsealed = placeholderSecret(ss);
+        valueError = new SealedSecretsError('ERR_VALUE', 'the unseal worker stopped while rendering the templates', { hint: 'simplify the templates; the controller tries again when the SealedSecret or the keys change' });
+        this.d.metrics.rsaOperations.inc(Object.keys(ss.spec.encryptedData ?? {}).length);
+      } else if (isSealedSecretsError(e) && RETRY[e.code] === 'retry') {
         this.d.log.warn('unseal deferred', { sealedSecret: key, code: e.code, error: e.message });
         return 'retry';
+      } else {
+        this.d.metrics.unsealErrors.inc({ reason: 'unseal', namespace: ns });
+        return this.#fail(ss, e, EVENT_ERR_UNSEAL_FAILED, 'Failed to unseal: ');
       }
-      this.d.metrics.unsealErrors.inc({ reason: 'unseal', namespace: ns });
-      return this.#fail(ss, e, EVENT_ERR_UNSEAL_FAILED, 'Failed to unseal: ');
     } finally {
       this.d.metrics.unsealDuration.observe((performance.now() - started) / 1000);
     }
@@ -301,15 +309,34 @@ export class Reconciler {
       valueError = new SealedSecretsError('ERR_VALUE', `Secret ${ns}/${name} is immutable and its data changed`, { hint: 'delete the Secret so the controller can create it again' });
     }
     const desired = this.#desired(ss, unsealed, existing, valueError);
-    try {
+    // Both objects that may be written (below) must fit the API server's metadata limits whatever the values.
+    const metadataBytes = publicMetadataBytes(desired);
+    if (metadataBytes + OWN_ANNOTATIONS_RESERVE > MAX_PUBLIC_METADATA_BYTES) {
+      this.d.metrics.unsealErrors.inc({ reason: 'update', namespace: ns });
+      return this.#fail(ss, new SealedSecretsError('ERR_INVALID_INPUT', `the template's labels and annotations take ${metadataBytes} bytes, over the ${MAX_PUBLIC_METADATA_BYTES - OWN_ANNOTATIONS_RESERVE} this controller allows`, { hint: 'move large metadata out of spec.template.metadata' }), EVENT_ERR_UPDATE_FAILED);
+    }
+    const write = async (body: Secret) => {
       let written: Secret | undefined;
       if (!existing) {
-        written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body: desired, urgent });
-      } else if (canonical(strip(existing)) !== canonical(strip(desired))) {
-        written = await this.d.client.request<Secret>({ method: 'PUT', path: paths.secret(ns, name), body: desired, urgent });
+        written = await this.d.client.request<Secret>({ method: 'POST', path: paths.secrets(ns), body, urgent });
+      } else if (canonical(strip(existing)) !== canonical(strip(body))) {
+        written = await this.d.client.request<Secret>({ method: 'PUT', path: paths.secret(ns, name), body, urgent });
       }
       const rv = written?.metadata?.resourceVersion;
       if (rv) this.#written.set(key, rv);
+    };
+    try {
+      try {
+        await write(desired);
+      } catch (e) {
+        if (valueError || !refusedAsInvalid(e)) throw e;
+        // The API server refused the Secret the values made. The placeholder has the same public
+        // shape (type, required keys, metadata) and values chosen to pass: if it is refused too,
+        // the refusal is public and its message (about the placeholder) goes to status; if it is
+        // accepted, the values were refused, which only the Secret's readers may learn.
+        valueError = new SealedSecretsError('ERR_VALUE', `the API server refused the Secret: ${(e as Error).message}`, { hint: 'check that the sealed values are what the Secret type needs' });
+        await write(this.#desired(ss, placeholderSecret(ss), existing, valueError));
+      }
     } catch (e) {
       if (e instanceof ApiError && (e.status === 0 || e.status >= 500 || e.status === 429)) {
         this.d.log.warn('Secret write deferred', { sealedSecret: key, status: e.status, error: e.message });
@@ -364,8 +391,8 @@ export class Reconciler {
     for (const k of OURS) delete ann[k];
     ann[ANNOTATION_SOURCE_HASH] = sourceHash(ss);
     const fps = this.openedBy.get(objectRef(ss.metadata));
-    if (fps?.length) ann[ANNOTATION_OPENED_BY] = fps.join(',');
-    if (valueError) ann[ANNOTATION_UNSEAL_ERROR] = valueError.detail;
+    if (fps?.length) ann[ANNOTATION_OPENED_BY] = fps.slice(0, 16).join(',');
+    if (valueError) ann[ANNOTATION_UNSEAL_ERROR] = valueError.detail.length > MAX_UNSEAL_ERROR_CHARS ? `${valueError.detail.slice(0, MAX_UNSEAL_ERROR_CHARS - 3)}...` : valueError.detail;
     out.metadata.annotations = ann;
     const patch = existing ? isPatch(existing) : false;
     out.metadata.annotations[ANNOTATION_CONTENT_MAC] = contentMac(macKey, out, ss, patch);
@@ -455,6 +482,27 @@ export class Reconciler {
       if (!(e instanceof ApiError && e.notFound)) throw e;
     }
   }
+}
+
+/** What the API server refuses the Secret write for in a way the placeholder may not share: its verdict on the object. */
+function refusedAsInvalid(e: unknown): boolean {
+  return e instanceof ApiError && (e.status === 422 || e.status === 400 || e.status === 413);
+}
+
+/**
+ * Labels and annotations the template (and, with `patch`, the existing Secret) bring: public.
+ * Kept with room for this controller's own annotations under Kubernetes' 256 KiB for
+ * annotations, so that neither the Secret nor its placeholder (which carries the unseal-error
+ * annotation) can be refused for metadata size, and the whole object stays far below etcd's
+ * 1.5 MiB whatever its data (at most 1 MiB).
+ */
+const MAX_PUBLIC_METADATA_BYTES = 256 * 1024;
+const OWN_ANNOTATIONS_RESERVE = 8 * 1024;
+const MAX_UNSEAL_ERROR_CHARS = 1024;
+function publicMetadataBytes(s: Secret): number {
+  let n = 0;
+  for (const r of [s.metadata.labels ?? {}, s.metadata.annotations ?? {}]) for (const [k, v] of Object.entries(r)) if (!OURS.includes(k)) n += k.length + String(v).length;
+  return n;
 }
 
 /** The fields compared to decide whether an update is needed. */

@@ -305,11 +305,70 @@ export const MAX_SECRET_DATA_BYTES = 1024 * 1024;
 const DOCKER_CONFIG_KEYS: Record<string, string> = { 'kubernetes.io/dockercfg': '.dockercfg', 'kubernetes.io/dockerconfigjson': '.dockerconfigjson' };
 
 /**
- * What the API server would refuse in the data for reasons that depend on the values:
- * the total size, and for docker config types whether the config is a JSON object
- * (ValidateSecret unmarshals it into a map, and its error text quotes the parser, which
- * names characters of the value). Checked here so that the refusal is an ERR_VALUE,
- * reported only on the Secret, never the API server's message in status.
+ * The keys each Secret type must have (Kubernetes 1.20 ValidateSecret), with the value the
+ * placeholder gives each: the API server checks that they exist, that a docker config is a
+ * JSON object and that an ssh private key is not empty; nothing else about their values.
+ */
+const REQUIRED_KEYS: Record<string, Record<string, string>> = {
+  'kubernetes.io/dockercfg': { '.dockercfg': '{}' },
+  'kubernetes.io/dockerconfigjson': { '.dockerconfigjson': '{}' },
+  'kubernetes.io/ssh-auth': { 'ssh-privatekey': 'not unsealed: see the annotation sealed-secrets-ts.io/unseal-error' },
+  'kubernetes.io/tls': { 'tls.crt': '', 'tls.key': '' },
+  'kubernetes.io/basic-auth': { username: '', password: '' },
+};
+
+/** Go's encoding/json nests at most this deep (Go 1.15+, the API server's). */
+const GO_JSON_MAX_DEPTH = 10_000;
+
+/**
+ * Whether Go's json.Unmarshal into a map[string]interface{} accepts the bytes, as the API
+ * server's ValidateSecret runs it on docker configs: JSON's syntax (JSON.parse agrees with
+ * Go on it), an object or null at the top, every number within float64 (Go refuses 1e400,
+ * JSON.parse makes it Infinity) and at most 10,000 levels of nesting.
+ */
+export function goJsonObjectAccepts(bytes: Buffer): boolean {
+  const text = bytes.toString('utf8');
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > GO_JSON_MAX_DEPTH) return false;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) return false;
+  const stack: unknown[] = [parsed];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'number' && !Number.isFinite(v)) return false;
+    if (v && typeof v === 'object') for (const x of Object.values(v)) stack.push(x);
+  }
+  return true;
+}
+
+/** What ValidateSecret refuses in a data key's name (IsConfigMapKey): public, from the keys alone. */
+function checkKeyName(k: string): void {
+  if (k.length > 253 || !/^[-._a-zA-Z0-9]+$/.test(k) || k === '.' || k === '..' || k.startsWith('..')) {
+    throw new SealedSecretsError('ERR_INVALID_INPUT', `data key "${printable(k)}" is not a valid Secret key`, { hint: "use letters, digits, '-', '_' and '.', at most 253 characters, not starting with '..'" });
+  }
+}
+
+/**
+ * What the API server would refuse in the data for reasons that depend on the values: the
+ * total size, a docker config Go's JSON decoder refuses (its error text quotes a character of
+ * the value), an empty ssh private key. Checked here so that the refusal is an ERR_VALUE,
+ * reported only on the Secret. (The reconciler also treats any refusal of the data that the
+ * placeholder does not share as one: these checks spare it the second write.)
  */
 function checkValues(data: ReadonlyMap<string, Buffer>, type: string | undefined, rendered: boolean): void {
   let total = 0;
@@ -322,47 +381,63 @@ function checkValues(data: ReadonlyMap<string, Buffer>, type: string | undefined
   }
   const key = type ? DOCKER_CONFIG_KEYS[type] : undefined;
   const cfg = key ? data.get(key) : undefined;
-  if (cfg) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(cfg.toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === undefined || (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed)))) {
-      throw new SealedSecretsError('ERR_VALUE', `data["${key}"] is not a JSON object, which a Secret of type ${type} needs`, { hint: 'seal a valid docker config as this item' });
-    }
+  if (cfg && !goJsonObjectAccepts(cfg)) {
+    throw new SealedSecretsError('ERR_VALUE', `data["${key}"] is not a JSON object the API server accepts, which a Secret of type ${type} needs`, { hint: 'seal a valid docker config as this item' });
   }
+  const ssh = type === 'kubernetes.io/ssh-auth' ? data.get('ssh-privatekey') : undefined;
+  if (ssh && ssh.length === 0) throw new SealedSecretsError('ERR_VALUE', 'data["ssh-privatekey"] is empty, which a Secret of type kubernetes.io/ssh-auth refuses', { hint: 'seal the private key as this item' });
+}
+
+/** The data keys the Secret will have: encryptedData's and template.data's, less those a null template deletes. Public. */
+export function publicDataKeys(ss: SealedSecret): string[] {
+  const keys = new Set(Object.keys(ss.spec.encryptedData && typeof ss.spec.encryptedData === 'object' ? ss.spec.encryptedData : {}));
+  const templates = ss.spec.template?.data && typeof ss.spec.template.data === 'object' ? ss.spec.template.data : {};
+  for (const [k, v] of Object.entries(templates)) {
+    if (v === null || v === undefined) keys.delete(k);
+    else keys.add(k);
+  }
+  return [...keys].sort();
 }
 
 /**
  * Builds the Secret the controller creates, from a SealedSecret and its decrypted
  * items (a map from encryptedData key to plaintext), or from the decrypted v1 blob.
- * Throws ERR_TEMPLATE for what the template alone shows (checked for every template
- * before any is rendered, so the answer never depends on the values), and ERR_VALUE
- * for what depends on the values (see unsealSealedSecret).
+ * Throws what the public inputs alone show (ERR_TEMPLATE for the templates, checked for
+ * every template before any is rendered; ERR_INVALID_INPUT for key names), and ERR_VALUE
+ * for what depends on the values (see unsealSealedSecret): every template is rendered even
+ * after one fails, so how far rendering gets does not depend on where a value fails.
  */
 export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Buffer>, v1Plaintext?: Buffer): Secret {
   const meta = ss.metadata;
   let secret: Secret;
   if (v1Plaintext) {
+    // The whole Secret is inside the ciphertext, so everything about it depends on the values.
     let parsed: unknown;
     try {
       parsed = JSON.parse(v1Plaintext.toString('utf8'));
     } catch {
-      throw new SealedSecretsError('ERR_INVALID_INPUT', 'the deprecated spec.data does not hold a Secret');
+      parsed = undefined;
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new SealedSecretsError('ERR_INVALID_INPUT', 'the deprecated spec.data does not hold a Secret');
+      throw new SealedSecretsError('ERR_VALUE', 'the deprecated spec.data does not hold a Secret', { hint: 'reseal it with a current kubeseal' });
     }
     secret = parsed as Secret;
     secret.metadata = secret.metadata && typeof secret.metadata === 'object' ? secret.metadata : {};
+    const data = secret.data && typeof secret.data === 'object' ? secret.data : {};
+    const decoded = new Map<string, Buffer>();
+    for (const [k, v] of Object.entries(data)) {
+      const b = typeof v === 'string' ? decodeBase64Strict(v) : 0;
+      if (typeof b === 'number' || !/^[-._a-zA-Z0-9]+$/.test(k)) throw new SealedSecretsError('ERR_VALUE', 'the deprecated spec.data holds a Secret with malformed data', { hint: 'reseal it with a current kubeseal' });
+      decoded.set(k, b);
+    }
+    checkValues(decoded, typeof secret.type === 'string' ? secret.type : undefined, true);
   } else {
     const template = ss.spec.template ?? {};
     const tmeta = template.metadata && typeof template.metadata === 'object' ? structuredClone(template.metadata) : {};
     if (tmeta.creationTimestamp === null) delete tmeta.creationTimestamp;
     const data = new Map(plaintexts);
     const templates = template.data && typeof template.data === 'object' ? template.data : {};
+    for (const k of publicDataKeys(ss)) checkKeyName(k);
     // Every template is read and checked first: a template error is reported whatever the values are.
     const parsed = [];
     const counter = { actions: 0 };
@@ -374,7 +449,16 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
     }
     // One budget for all of them: no SealedSecret renders more than TEMPLATE_LIMITS in total.
     const budget = new TemplateBudget();
-    for (const t of parsed) data.set(t.item, renderParsed(t, plaintexts, budget));
+    let failed: SealedSecretsError | undefined;
+    for (const t of parsed) {
+      try {
+        data.set(t.item, renderParsed(t, plaintexts, budget));
+      } catch (e) {
+        if (!isSealedSecretsError(e, 'ERR_VALUE')) throw e;
+        failed ??= e;
+      }
+    }
+    if (failed) throw failed;
     checkValues(data, template.type, parsed.length > 0);
     secret = { metadata: tmeta };
     if (template.type) secret.type = template.type;
@@ -397,13 +481,24 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
 }
 
 /**
- * The Secret created in place of one the values cannot make (an ERR_VALUE) when none
- * exists yet: the template's metadata, type Opaque (so no type validation can refuse it),
- * no data, never immutable. What it lacks tells its readers nothing the error does not.
+ * The Secret written in place of one the values cannot make (an ERR_VALUE), when none exists
+ * yet. It has the public shape of the Secret that success would write, so that the API server
+ * accepts or refuses both alike: the template's type and metadata, and of the data only the
+ * keys its type requires (placeholder values its validation accepts; a key is there only if
+ * success would have it too). No other data: an application that reads a key fails plainly.
+ * Never immutable, so the real data can replace it. For the deprecated v1 format, whose whole
+ * Secret is secret, an Opaque Secret with no data.
  */
 export function placeholderSecret(ss: SealedSecret): Secret {
   const t = ss.spec.template ?? {};
-  return buildSecret({ ...ss, spec: { ...ss.spec, template: { metadata: t.metadata } } }, new Map());
+  const v1 = ss.spec.data !== undefined && ss.spec.data !== null;
+  const secret = buildSecret({ ...ss, spec: { ...ss.spec, template: { metadata: v1 ? undefined : t.metadata } } }, new Map());
+  if (v1 || !t.type) return secret;
+  secret.type = t.type;
+  const keys = new Set(publicDataKeys(ss));
+  const required = REQUIRED_KEYS[t.type] ?? {};
+  secret.data = Object.fromEntries(Object.entries(required).filter(([k]) => keys.has(k)).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+  return secret;
 }
 
 export interface UnsealResult {

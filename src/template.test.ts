@@ -137,7 +137,7 @@ describe('one rendering budget', () => {
   });
 
   it('bounds the steps of a long template', () => {
-    expect(() => renderTemplate('item', '{{ print 1 2 3 4 5 6 7 8 9 }}'.repeat(2_100), data)).toThrow(/more than 20000 steps/);
+    expect(() => renderTemplate('item', '{{ print 1 2 3 4 5 6 7 8 9 }}'.repeat(2_100), data, new TemplateBudget(undefined, undefined, undefined, 60_000))).toThrow(/more than 20000 steps/);
   });
 
   it('bounds the actions the parser reads, before any value is used (a public error)', () => {

@@ -250,6 +250,10 @@ export const TEMPLATE_LIMITS = {
   steps: 20_000,
   /** Actions ({{ ... }}) in all the templates of one SealedSecret: bounds the parser's work. */
   actions: 10_000,
+  /** Bytes read by every function together (trim, upper, replace, ... scan their input). */
+  scanned: 4 * 1024 * 1024,
+  /** Wall-clock time, a backstop for what the counts above miss (a loaded machine makes it fire early: still an ERR_VALUE). */
+  ms: 250,
 } as const;
 
 /**
@@ -260,10 +264,27 @@ export const TEMPLATE_LIMITS = {
 export class TemplateBudget {
   bytes = 0;
   steps = 0;
+  scanned = 0;
+  readonly #deadline: number;
   constructor(
     readonly maxBytes: number = TEMPLATE_LIMITS.bytes,
     readonly maxSteps: number = TEMPLATE_LIMITS.steps,
-  ) {}
+    readonly maxScanned: number = TEMPLATE_LIMITS.scanned,
+    maxMs: number = TEMPLATE_LIMITS.ms,
+  ) {
+    this.#deadline = performance.now() + maxMs;
+  }
+
+  #clock(): void {
+    if (performance.now() > this.#deadline) throw new EvalError('the templates take too long to render');
+  }
+
+  /** Charges `n` bytes about to be read by a function that scans its input. */
+  scan(n: number): void {
+    this.scanned += n;
+    if (this.scanned > this.maxScanned) throw new EvalError(`the templates would read more than ${this.maxScanned} bytes in all`);
+    if (n > 4096) this.#clock();
+  }
 
   /** Fails unless `n` more bytes fit (for results whose exact size is known only once built). */
   reserve(n: number): void {
@@ -278,6 +299,7 @@ export class TemplateBudget {
 
   step(): void {
     if (++this.steps > this.maxSteps) throw new EvalError(`the templates take more than ${this.maxSteps} steps in all`);
+    if ((this.steps & 255) === 0) this.#clock();
   }
 }
 
@@ -320,6 +342,7 @@ function goQuote(s: string): string {
 
 /** A string built from `b`, at most `factor` times its size, charged as built. */
 function grown(ctx: Ctx, b: Buffer, factor: number, build: (s: string) => string): Buffer {
+  ctx.budget.scan(b.length);
   ctx.budget.reserve(b.length * factor);
   const out = Buffer.from(build(b.toString('utf8')));
   ctx.budget.produce(out.length);
@@ -345,6 +368,7 @@ const variadic = (min: number, fn: Fn, types: Partial<FnSpec> = {}): FnSpec => (
 function indent(width: Value, s: Buffer, ctx: Ctx, newline: boolean): Buffer {
   if (typeof width !== 'number') throw new EvalError('indent: the width must be a number');
   if (width < 0 || width > MAX_INDENT) throw new EvalError(`indent: width must be between 0 and ${MAX_INDENT}`);
+  ctx.budget.scan(s.length);
   let lines = 1;
   for (let i = s.indexOf(10); i >= 0; i = s.indexOf(10, i + 1)) lines++;
   ctx.budget.produce(s.length + lines * width + (newline ? 1 : 0));
@@ -357,6 +381,7 @@ const FUNCS: Record<string, FnSpec> = {
     if (args[0] !== MAP) throw new EvalError('index: only "index . \\"key\\"" is supported');
     const k = args[1]!;
     if (!Buffer.isBuffer(k)) throw new EvalError('index: the key must be a string');
+    ctx.budget.scan(k.length);
     return ctx.data.get(k.toString('utf8')) ?? Buffer.alloc(0);
   }, { strings: [1] }),
   print: variadic(0, (args, ctx) => {
@@ -370,8 +395,9 @@ const FUNCS: Record<string, FnSpec> = {
     return Buffer.concat(out);
   }),
   printf: variadic(1, (args, ctx) => {
-    if (!Buffer.isBuffer(args[0])) throw new EvalError('printf: the first argument must be a format string');
-    const fmt = args[0].toString('utf8');
+    const f = args[0];
+    if (!Buffer.isBuffer(f)) throw new EvalError('printf: the first argument must be a format string');
+    ctx.budget.scan(f.length);
     const rest = args.slice(1);
     const out: Buffer[] = [];
     const push = (b: Buffer) => {
@@ -379,14 +405,15 @@ const FUNCS: Record<string, FnSpec> = {
       out.push(b);
     };
     let argi = 0;
-    let lit = '';
-    for (let i = 0; i < fmt.length; i++) {
-      if (fmt[i] !== '%') { lit += fmt[i]; continue; }
-      const verb = fmt[++i];
-      if (verb === '%') { lit += '%'; continue; }
-      push(Buffer.from(lit));
-      lit = '';
-      if (argi >= rest.length) { push(Buffer.from(`%!${verb}(MISSING)`)); continue; }
+    let from = 0;
+    // Literal runs are slices of the format (a format is scanned once, never copied per character).
+    for (let i = f.indexOf(0x25); i >= 0; i = f.indexOf(0x25, from)) {
+      ctx.budget.step();
+      push(f.subarray(from, i));
+      const verb = i + 1 < f.length ? String.fromCharCode(f[i + 1]!) : undefined;
+      from = i + 2;
+      if (verb === '%') { push(Buffer.from('%')); continue; }
+      if (argi >= rest.length) { push(Buffer.from(`%!${verb ?? ''}(MISSING)`)); continue; }
       const a = rest[argi++]!;
       switch (verb) {
         case 's': case 'v': push(bytesOf(a, ctx)); break;
@@ -397,6 +424,7 @@ const FUNCS: Record<string, FnSpec> = {
         case 'q': push(grown(ctx, Buffer.from(str(a)), 6, goQuote)); break;
         case 'x': case 'X': {
           const b = typeof a === 'number' ? Buffer.from(a.toString(16)) : bytesOf(a, ctx);
+          ctx.budget.scan(b.length);
           ctx.budget.produce(b.length * 2);
           const hex = typeof a === 'number' ? b.toString() : b.toString('hex');
           out.push(Buffer.from(verb === 'X' ? hex.toUpperCase() : hex));
@@ -405,7 +433,7 @@ const FUNCS: Record<string, FnSpec> = {
         default: throw new EvalError(`printf: verb %${verb ?? ''} is not supported (use %s %v %d %q %x %X %%)`);
       }
     }
-    push(Buffer.from(lit));
+    push(f.subarray(Math.min(from, f.length)));
     if (argi < rest.length) push(Buffer.from(`%!(EXTRA ${rest.slice(argi).map(() => 'string').join(', ')})`));
     return Buffer.concat(out);
   }, { strings: [0] }),
@@ -417,15 +445,18 @@ const FUNCS: Record<string, FnSpec> = {
   upper: fixed(1, (a, ctx) => grown(ctx, needString(a[0]!, 'upper'), 3, (s) => s.toUpperCase()), { strings: [0] }),
   lower: fixed(1, (a, ctx) => grown(ctx, needString(a[0]!, 'lower'), 3, (s) => s.toLowerCase()), { strings: [0] }),
   trim: fixed(1, (a, ctx) => grown(ctx, needString(a[0]!, 'trim'), 3, (s) => s.trim()), { strings: [0] }),
-  trimPrefix: fixed(2, (a) => {
+  trimPrefix: fixed(2, (a, ctx) => {
     const [p, s] = [needString(a[0]!, 'trimPrefix'), needString(a[1]!, 'trimPrefix')];
+    ctx.budget.scan(p.length);
     return s.subarray(0, p.length).equals(p) ? s.subarray(p.length) : s;
   }, { strings: [0, 1] }),
-  trimSuffix: fixed(2, (a) => {
+  trimSuffix: fixed(2, (a, ctx) => {
     const [p, s] = [needString(a[0]!, 'trimSuffix'), needString(a[1]!, 'trimSuffix')];
+    ctx.budget.scan(p.length);
     return p.length <= s.length && s.subarray(s.length - p.length).equals(p) ? s.subarray(0, s.length - p.length) : s;
   }, { strings: [0, 1] }),
   quote: variadic(0, (a, ctx) => {
+    for (const v of a) if (Buffer.isBuffer(v)) ctx.budget.scan(v.length);
     const parts = a.map(str);
     ctx.budget.reserve(parts.reduce((n, p) => n + Buffer.byteLength(p) * 6 + 3, 0));
     const out = Buffer.from(parts.map(goQuote).join(' '));
@@ -433,17 +464,21 @@ const FUNCS: Record<string, FnSpec> = {
     return out;
   }),
   squote: variadic(0, (a, ctx) => {
+    for (const v of a) if (Buffer.isBuffer(v)) ctx.budget.scan(v.length);
     const parts = a.map(str);
     ctx.budget.produce(parts.reduce((n, p) => n + Buffer.byteLength(p) + 3, 0));
     return Buffer.from(parts.map((p) => `'${p}'`).join(' '));
   }),
   b64enc: fixed(1, (a, ctx) => {
     const b = needString(a[0]!, 'b64enc');
+    ctx.budget.scan(b.length);
     ctx.budget.produce(Math.ceil(b.length / 3) * 4);
     return Buffer.from(b.toString('base64'));
   }, { strings: [0] }),
   b64dec: fixed(1, (a, ctx) => {
-    const s = needString(a[0]!, 'b64dec').toString('latin1');
+    const raw = needString(a[0]!, 'b64dec');
+    ctx.budget.scan(raw.length);
+    const s = raw.toString('latin1');
     // Sprig returns the error text as the result; here a bad value is an error.
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new EvalError('b64dec: illegal base64 data');
     ctx.budget.produce((s.length / 4) * 3);
@@ -454,6 +489,7 @@ const FUNCS: Record<string, FnSpec> = {
     // strings.Replace(s, old, new, -1) on bytes, as Go does; the result's size is known before it is built.
     const [from, to, s] = a.map((v) => needString(v, 'replace')) as [Buffer, Buffer, Buffer];
     if (from.length === 0) return s;
+    budget.scan(s.length + from.length + to.length);
     // Counting costs CPU per occurrence, and the result's size grows with each: both are charged
     // as the count goes, so a value full of matches is stopped early instead of counted out.
     const at: number[] = [];
