@@ -27,7 +27,7 @@ import {
   keysFromPem,
   type SealedSecret,
 } from '../src/index.js';
-import { parseDuration } from './config.js';
+import { checkVaultAddress, parseDuration, parseEnvBool } from './config.js';
 import { KubeClient, paths } from './kube/client.js';
 import { keyUsage } from './key-usage.js';
 import type { KeyStore } from './keystore/key-store.js';
@@ -43,11 +43,13 @@ interface Args {
   'vault-path-prefix': string;
   'vault-auth-role'?: string;
   'vault-token-file'?: string;
+  'vault-auth-mount': string;
+  'vault-auth-jwt-file': string;
   _: (string | number)[];
   [k: string]: unknown;
 }
 
-const FLAGS = ['key-store', 'kubeconfig', 'namespace', 'key-prefix', 'vault-kv-mount', 'vault-path-prefix', 'vault-auth-role', 'vault-token-file'].map((name) => ({ name }));
+const FLAGS = ['key-store', 'kubeconfig', 'namespace', 'key-prefix', 'vault-kv-mount', 'vault-path-prefix', 'vault-auth-role', 'vault-auth-mount', 'vault-auth-jwt-file', 'vault-token-file'].map((name) => ({ name }));
 
 function kube(a: Args): KubeClient {
   const kc = new KubeConfig();
@@ -60,15 +62,24 @@ function openStore(a: Args, kind = a['key-store']): KeyStore {
   if (kind === 'vault') {
     const env = process.env;
     if (!env['VAULT_ADDR']) throw new SealedSecretsError('ERR_USAGE', '--key-store vault needs VAULT_ADDR');
+    let skipVerify: boolean;
+    try {
+      checkVaultAddress(env['VAULT_ADDR']);
+      skipVerify = parseEnvBool(env, 'VAULT_SKIP_VERIFY');
+    } catch (e) {
+      throw new SealedSecretsError('ERR_USAGE', (e as Error).message);
+    }
     const token = env['VAULT_TOKEN'] || (a['vault-token-file'] ? readFileSync(a['vault-token-file'], 'utf8').trim() : undefined);
     return new VaultKeyStore(
       {
         address: env['VAULT_ADDR'],
+        skipVerify,
         token,
         namespace: env['VAULT_NAMESPACE'],
         caCert: env['VAULT_CACERT'] ? readFileSync(env['VAULT_CACERT'], 'utf8') : undefined,
         kubernetesRole: a['vault-auth-role'] || undefined,
-        kubernetesJwt: () => readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/token', 'utf8'),
+        kubernetesMount: a['vault-auth-mount'],
+        kubernetesJwt: () => readFileSync(a['vault-auth-jwt-file'], 'utf8'),
       },
       { mount: a['vault-kv-mount'], pathPrefix: a['vault-path-prefix'] },
     );
@@ -102,6 +113,8 @@ async function main(argv: string[]): Promise<number> {
     .option('vault-kv-mount', { type: 'string', default: 'secret' })
     .option('vault-path-prefix', { type: 'string', default: 'sealed-secrets/keys/' })
     .option('vault-auth-role', { type: 'string' })
+    .option('vault-auth-mount', { type: 'string', default: 'kubernetes' })
+    .option('vault-auth-jwt-file', { type: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/token' })
     .option('vault-token-file', { type: 'string' })
     .command('list', 'List keys and how many SealedSecrets each opens', (y) => y.option('json', { type: 'boolean', default: false }))
     .command('rotate', 'Add a new sealing key now', (y) =>
@@ -133,7 +146,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = String(a._[0]);
-  const store = openStore(a);
+  let store: KeyStore;
+  try {
+    store = openStore(a);
+  } catch (e) {
+    process.stderr.write(`error: ${isSealedSecretsError(e) ? e.detail : 'internal error'}\n`);
+    return isSealedSecretsError(e) && e.code === 'ERR_USAGE' ? 2 : 1;
+  }
   try {
     if (cmd === 'list') {
       const keys = await store.load((id, reason) => process.stderr.write(`warning: skipping invalid key ${id}: ${reason}\n`));

@@ -16,10 +16,14 @@
 import { randomBytes } from 'node:crypto';
 import nodeVault from 'node-vault';
 import { SealedSecretsError, parseCertificatePem, parsePrivateKeyPem, privateKeyToPem, publicKeyFingerprint } from '../../src/index.js';
+import { checkVaultAddress } from '../config.js';
 import type { KeyStore, NewKey, StoredKey } from './key-store.js';
 
 export interface VaultConnection {
+  /** https, or http on loopback only (checkVaultAddress). */
   address: string;
+  /** VAULT_SKIP_VERIFY, parsed by the caller (parseEnvBool); node-vault's own reading of it is overridden. */
+  skipVerify?: boolean;
   /** A token, or undefined with Kubernetes auth. Never from a flag: env or file. */
   token?: string;
   caCert?: string;
@@ -67,6 +71,7 @@ function vaultFailure(e: unknown, what: string, address: string): SealedSecretsE
   const hint =
     status === 403 ? 'check the token or the Kubernetes auth role and its policy (read, create and list under the key path)' :
     status === 503 ? 'Vault is sealed or unavailable: unseal it' :
+    !status && /CERT|SELF_SIGNED|SIGNATURE|ALTNAME/.test(err.code ?? '') ? `Vault's TLS certificate was not accepted: set VAULT_CACERT to the CA that signed it (and check that VAULT_ADDR (${address}) names the host it was issued for)` :
     !status ? `check VAULT_ADDR (${address}) and the network` : undefined;
   return new SealedSecretsError('ERR_KEY_STORE', `Vault ${what} failed: ${reason}`, hint ? { hint } : undefined);
 }
@@ -84,9 +89,13 @@ export class VaultKeyStore implements KeyStore {
   errors = 0;
 
   constructor(conn: VaultConnection, options: VaultKeyStoreOptions) {
+    checkVaultAddress(conn.address);
     this.#conn = conn;
     this.#o = { ...options, pathPrefix: options.pathPrefix.endsWith('/') ? options.pathPrefix : `${options.pathPrefix}/` };
+    const strictSSL = conn.skipVerify !== true;
     const vaultOptions: Record<string, unknown> = {
+      // node-vault's debug output (DEBUG=node-vault) prints request bodies: private keys, the JWT.
+      debug: () => undefined,
       apiVersion: 'v1',
       endpoint: conn.address,
       token: conn.token,
@@ -94,9 +103,15 @@ export class VaultKeyStore implements KeyStore {
       // Node's HTTP server (and some proxies) refuse LIST: list with GET ?list=true, which Vault accepts.
       noCustomHTTPVerbs: true,
       kubernetesPath: conn.kubernetesMount ?? 'kubernetes',
-      requestOptions: { timeout: conn.timeoutMs ?? 10_000, ...(conn.caCert ? { ca: conn.caCert } : {}) },
+      // node-vault turns any non-empty VAULT_SKIP_VERIFY (even "false") into no verification: decide here.
+      rpDefaults: { strictSSL },
+      requestOptions: { timeout: conn.timeoutMs ?? 10_000, strictSSL, ...(conn.caCert ? { ca: conn.caCert } : {}) },
     };
     this.#client = nodeVault(vaultOptions as never) as unknown as VaultClient;
+    // Nor do its other environment defaults (VAULT_PREFIX, VAULT_TOKEN with Kubernetes auth) apply.
+    const c = this.#client as unknown as { pathPrefix: string; token: string | undefined };
+    c.pathPrefix = '';
+    c.token = conn.token;
   }
 
   #now(): number {

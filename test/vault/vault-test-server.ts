@@ -11,6 +11,7 @@
  * same port), seal()/unseal(), slow(ms).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
@@ -34,6 +35,8 @@ export interface VaultTestServerOptions {
   mount?: string;
   namespace?: string;
   now?: () => number;
+  /** Serve https with this key and certificate (PEM) instead of plain http. */
+  tls?: { key: string; cert: string };
 }
 
 export class VaultTestServer {
@@ -48,6 +51,7 @@ export class VaultTestServer {
   #delayMs = 0;
   readonly #namespace: string | undefined;
   readonly #now: () => number;
+  readonly #tls: { key: string; cert: string } | undefined;
   /** Requests seen, by "METHOD path", for assertions. */
   readonly requests: string[] = [];
 
@@ -55,10 +59,11 @@ export class VaultTestServer {
     this.mount = options.mount ?? 'secret';
     this.#namespace = options.namespace;
     this.#now = options.now ?? Date.now;
+    this.#tls = options.tls;
   }
 
   get address(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#tls ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
   }
 
   addToken(token: string, paths: string[] = ['*'], opts: { renewable?: boolean; ttl?: number } = {}): void {
@@ -74,8 +79,9 @@ export class VaultTestServer {
   }
 
   async #listen(port: number): Promise<void> {
-    const server = createServer((req, res) => void this.#handle(req, res));
-    server.on('connection', (s) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    const server: Server = this.#tls ? createHttpsServer({ key: this.#tls.key, cert: this.#tls.cert }, handler) : createServer(handler);
+    server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
     });
