@@ -30,7 +30,7 @@ import {
 import { checkVaultAddress, parseDuration, parseEnvBool } from './config.js';
 import { KubeClient, paths } from './kube/client.js';
 import { keyUsage } from './key-usage.js';
-import type { KeyStore } from './keystore/key-store.js';
+import { checkCertificateBelongs, type KeyStore, type NewKey } from './keystore/key-store.js';
 import { KubernetesKeyStore } from './keystore/kubernetes-key-store.js';
 import { VaultKeyStore } from './keystore/vault-key-store.js';
 
@@ -200,15 +200,21 @@ async function main(argv: string[]): Promise<number> {
     if (cmd === 'restore') {
       let added = 0;
       let present = 0;
+      // Every key of every file is checked before the first is imported: a bad input restores nothing.
+      const toImport: NewKey[] = [];
       for (const f of a['files'] as string[]) {
         const text = readFileSync(f, 'utf8');
         const keys = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text) ? keysFromPem(text, f) : keysFromObjects(parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean), f);
         for (const k of keys) {
           if (!k.certificatePem) throw new SealedSecretsError('ERR_KEY_INVALID', `${k.source}: a key without its certificate cannot be restored into a key store`, { hint: 'restore from a backup or key Secret with tls.crt; kubeseal --recovery-unseal can still use the bare key' });
-          const r = await store.importKey({ privateKey: k.privateKey, publicKey: k.publicKey, certificatePem: k.certificatePem });
-          if (r === 'exists') present++;
-          else added++;
+          checkCertificateBelongs(k.publicKey, k.certificatePem, k.source);
+          toImport.push({ privateKey: k.privateKey, publicKey: k.publicKey, certificatePem: k.certificatePem });
         }
+      }
+      for (const k of toImport) {
+        const r = await store.importKey(k);
+        if (r === 'exists') present++;
+        else added++;
       }
       process.stdout.write(`${added} keys restored, ${present} already present\n`);
       return 0;

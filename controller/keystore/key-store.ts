@@ -4,6 +4,7 @@
  * KV v2 store keeps keys outside the cluster.
  */
 import type { KeyObject } from 'node:crypto';
+import { SealedSecretsError, parseCertificatePem, publicKeyFingerprint } from '../../src/index.js';
 
 export interface StoredKey {
   /** Where it is stored: a Secret ns/name, a Vault path. */
@@ -47,4 +48,15 @@ export interface KeyStore {
    * Kubernetes: label value "retired", which upstream also ignores), so it can be restored.
    */
   retire(fingerprint: string): Promise<void>;
+}
+
+/**
+ * Refuses a certificate that is not the private key's: /v1/cert.pem would serve it, and
+ * everything sealed to it would be sealed for someone else's key.
+ */
+export function checkCertificateBelongs(publicKey: KeyObject, certificatePem: string, where: string): void {
+  const cert = parseCertificatePem(certificatePem, where);
+  if (publicKeyFingerprint(cert.publicKey) !== publicKeyFingerprint(publicKey)) {
+    throw new SealedSecretsError('ERR_KEY_INVALID', `${where}: tls.crt does not belong to tls.key`, { hint: 'the certificate must be the one made for this private key' });
+  }
 }

@@ -6,9 +6,9 @@
  * initKeyRegistry). A malformed key Secret is skipped and reported (upstream
  * panics on one).
  */
-import { LABEL_SEALING_KEY, SealedSecretsError, isSealedSecretsError, keyFromSecret, keyToSecret, publicKeyFingerprint, type Secret } from '../../src/index.js';
+import { LABEL_SEALING_KEY, SealedSecretsError, isSealedSecretsError, keyFromSecret, keyToSecret, parseCertificatePem, publicKeyFingerprint, type Secret } from '../../src/index.js';
 import { ApiError, paths, type KubeApi } from '../kube/client.js';
-import type { KeyStore, NewKey, StoredKey } from './key-store.js';
+import { checkCertificateBelongs, type KeyStore, type NewKey, type StoredKey } from './key-store.js';
 
 /** Ours, ignored by upstream (which uses every active key at once). */
 export const ANNOTATION_ACTIVATE_AT = 'sealed-secrets-ts.io/activate-at';
@@ -32,6 +32,7 @@ export class KubernetesKeyStore implements KeyStore {
     const id = `${secret.metadata.namespace}/${secret.metadata.name}`;
     const k = keyFromSecret(secret, 'key store');
     if (!k.certificatePem || k.notBefore === undefined) throw new Error('has no tls.crt');
+    if (publicKeyFingerprint(parseCertificatePem(k.certificatePem, id).publicKey) !== publicKeyFingerprint(k.publicKey)) throw new Error('tls.crt does not belong to tls.key');
     const activate = secret.metadata.annotations?.[ANNOTATION_ACTIVATE_AT];
     return {
       id,
@@ -78,6 +79,7 @@ export class KubernetesKeyStore implements KeyStore {
   }
 
   async importKey(key: NewKey): Promise<StoredKey | 'exists'> {
+    checkCertificateBelongs(key.publicKey, key.certificatePem, 'key to import');
     const fp = publicKeyFingerprint(key.publicKey);
     if ((await this.load()).some((k) => k.fingerprint === fp)) return 'exists';
     return this.#create(key);

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import nodeVault from 'node-vault';
 import { SealedSecretsError, parseCertificatePem, parsePrivateKeyPem, privateKeyToPem, publicKeyFingerprint } from '../../src/index.js';
 import { checkVaultAddress } from '../config.js';
-import type { KeyStore, NewKey, StoredKey } from './key-store.js';
+import { checkCertificateBelongs, type KeyStore, type NewKey, type StoredKey } from './key-store.js';
 
 export interface VaultConnection {
   /** https, or http on loopback only (checkVaultAddress). */
@@ -300,6 +300,7 @@ export class VaultKeyStore implements KeyStore {
   }
 
   async importKey(key: NewKey): Promise<StoredKey | 'exists'> {
+    checkCertificateBelongs(key.publicKey, key.certificatePem, 'key to import');
     const fp = publicKeyFingerprint(key.publicKey);
     if ((await this.load()).some((k) => k.fingerprint === fp)) return 'exists';
     const name = this.#newName();
