@@ -233,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
         });
       }
       await store.retire(fp);
-      process.stdout.write(`key ${fp} retired; controllers stop loading it at their next reload\n`);
+      process.stdout.write(`key ${fp} retired; running controllers drop it at their next reload\n`);
       return 0;
     }
     if (cmd === 'migrate') {

@@ -2,7 +2,8 @@
  * The controller's keys: loaded from the key store into a key ring (public side
  * on the main thread) and into the unseal pool's workers (private side), the
  * newest one serving /v1/cert.pem. The leader generates the first key and
- * renews keys on schedule; a key is never removed.
+ * renews keys on schedule. A key is removed only when the store reports it
+ * retired (sealed-secrets-keys retire); rotation and store outages never remove one.
  */
 import { createHmac } from 'node:crypto';
 import {
@@ -95,7 +96,13 @@ export class KeyManager {
   /** When the last successful reload happened, and the error since, for readiness and metrics. */
   lastReload: { at: number; error?: string } = { at: 0 };
 
-  /** The content-MAC key, derived from the oldest key: keys are never removed, so it is stable. */
+  /**
+   * The content-MAC key, derived from the oldest key held. Rotation never changes it (keys are only
+   * added, and a new key is never the oldest); retiring a key other than the oldest does not either.
+   * Retiring the oldest key changes it, deliberately: a retired key may be retired because it leaked,
+   * and a MAC key derivable from a leaked key would let its holder test guesses of Secret values
+   * against the annotations. The cost is one re-unseal of every SealedSecret, at resync priority.
+   */
   macKey(): Buffer {
     return this.#macKey;
   }
@@ -103,8 +110,12 @@ export class KeyManager {
   /** Reloads the keys from the store; the pool is replaced only when the set changed. */
   async reload(): Promise<boolean> {
     let loaded: StoredKey[];
+    const retired = new Map<string, string>();
     try {
-      loaded = await this.store.load((id, reason) => this.log.error('skipping an invalid key', { key: id, reason }));
+      loaded = await this.store.load(
+        (id, reason) => this.log.error('skipping an invalid key', { key: id, reason }),
+        (fingerprint, id) => retired.set(fingerprint, id),
+      );
     } catch (e) {
       // Keep serving from the keys held: a store outage never removes a key from memory.
       this.lastReload = { ...this.lastReload, error: (e as Error).message };
@@ -112,15 +123,21 @@ export class KeyManager {
       throw e;
     }
     this.lastReload = { at: this.#now() };
-    this.updateMetrics();
-    // Never drop a key: a key missing from the store (deleted, or a partial answer) stays in memory.
-    const held = new Map(this.#keys.map((k) => [k.fingerprint, k]));
+    // A key is dropped only when the store says it is retired (an explicit `retire`, refused while
+    // any SealedSecret needs it); a key merely missing from the answer (deleted, or a partial answer)
+    // stays in memory. A key both retired and active (restored after a retire) is active.
+    for (const k of loaded) retired.delete(k.fingerprint);
+    const held = new Map(this.#keys.filter((k) => !retired.has(k.fingerprint)).map((k) => [k.fingerprint, k]));
+    for (const k of this.#keys) if (retired.has(k.fingerprint)) this.log.info('key retired in the store; no longer loaded', { fingerprint: k.fingerprint, key: retired.get(k.fingerprint) });
     for (const k of loaded) held.set(k.fingerprint, k);
     loaded = [...held.values()];
     const before = new Set(this.#keys.map((k) => k.fingerprint));
     const byFp = new Map(loaded.map((k) => [k.fingerprint, k]));
     const changed = byFp.size !== before.size || [...byFp.keys()].some((f) => !before.has(f));
-    if (!changed) return false;
+    if (!changed) {
+      this.updateMetrics();
+      return false;
+    }
     const keys = [...byFp.values()].sort((a, b) => this.#orderingTime(a) - this.#orderingTime(b));
     await this.pool.setKeys(keys.map((k) => ({ privateKey: k.privateKey, publicKey: k.publicKey, orderingTime: this.#orderingTime(k) })));
     this.#keys = keys;
@@ -130,6 +147,7 @@ export class KeyManager {
       der.fill(0);
     }
     this.metrics.keys.set(keys.length);
+    this.updateMetrics();
     this.log.info('sealing keys loaded', { keys: keys.length, sealing: this.sealingKey()?.fingerprint, store: this.store.kind });
     for (const f of this.#onChange) f();
     return true;

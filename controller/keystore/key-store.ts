@@ -33,8 +33,12 @@ export interface NewKey {
 
 export interface KeyStore {
   readonly kind: string;
-  /** Every active key; malformed entries are reported through `onInvalid` and skipped, never fatal. */
-  load(onInvalid?: (id: string, reason: string) => void): Promise<StoredKey[]>;
+  /**
+   * Every active key; malformed entries are reported through `onInvalid` and skipped, never fatal.
+   * Keys marked retired are reported through `onRetired` (by fingerprint), distinct from keys merely
+   * absent from the answer: a holder drops a retired key, and keeps a key it cannot see.
+   */
+  load(onInvalid?: (id: string, reason: string) => void, onRetired?: (fingerprint: string, id: string) => void): Promise<StoredKey[]>;
   /**
    * Persists a new key only if `expectedNewest` (a fingerprint, or undefined for an empty store) is
    * still the newest key in the store; returns undefined when another rotator got there first, so
@@ -44,8 +48,9 @@ export interface KeyStore {
   /** Imports a key as it is (backups, upstream key Secrets); a key already stored is not duplicated. */
   importKey(key: NewKey): Promise<StoredKey | 'exists'>;
   /**
-   * Marks a key retired: it is no longer loaded. Kept in the store (Vault: state "retired";
-   * Kubernetes: label value "retired", which upstream also ignores), so it can be restored.
+   * Marks a key retired (every entry holding it): it is no longer loaded, and running controllers
+   * drop it at their next reload. Kept in the store (Vault: state "retired"; Kubernetes: label
+   * value "retired", which upstream also ignores), so it can be restored.
    */
   retire(fingerprint: string): Promise<void>;
 }

@@ -225,7 +225,7 @@ export class VaultKeyStore implements KeyStore {
     };
   }
 
-  async load(onInvalid?: (id: string, reason: string) => void): Promise<StoredKey[]> {
+  async load(onInvalid?: (id: string, reason: string) => void, onRetired?: (fingerprint: string, id: string) => void): Promise<StoredKey[]> {
     const base = `${this.#o.mount}/metadata/${this.#o.pathPrefix.replace(/\/+$/, '')}`;
     const listed = await this.#call('list of keys', () => this.#client.list(base), true);
     const names = (listed?.data.keys ?? []).filter((n) => !n.endsWith('/'));
@@ -234,7 +234,15 @@ export class VaultKeyStore implements KeyStore {
       const r = await this.#call(`read of key ${name}`, () => this.#client.read(`${this.#o.mount}/data/${this.#o.pathPrefix}${name}`), true);
       if (!r) continue;
       const e = r.data.data as unknown as Entry;
-      if (e.state === 'retired') continue;
+      if (e.state === 'retired') {
+        // By its certificate's key (what a holder knows it by); an unreadable entry names no key.
+        try {
+          onRetired?.(publicKeyFingerprint(parseCertificatePem(e['tls.crt'], name).publicKey), `vault:${this.#o.pathPrefix}${name}`);
+        } catch {
+          if (typeof e.fingerprint === 'string' && e.fingerprint) onRetired?.(e.fingerprint, `vault:${this.#o.pathPrefix}${name}`);
+        }
+        continue;
+      }
       try {
         out.push(this.#toStored(name, e));
       } catch (err) {
@@ -288,14 +296,17 @@ export class VaultKeyStore implements KeyStore {
   async retire(fingerprint: string): Promise<void> {
     const base = `${this.#o.mount}/metadata/${this.#o.pathPrefix.replace(/\/+$/, '')}`;
     const listed = await this.#call('list of keys', () => this.#client.list(base), true);
+    let retired = 0;
+    // Every entry holding it (a key imported twice has two): one left active would keep it loaded.
     for (const name of (listed?.data.keys ?? []).filter((n) => !n.endsWith('/'))) {
       const path = `${this.#o.mount}/data/${this.#o.pathPrefix}${name}`;
       const r = await this.#call(`read of key ${name}`, () => this.#client.read(path), true);
       const e = r?.data.data as unknown as Entry | undefined;
       if (!r || !e || e.fingerprint !== fingerprint || e.state === 'retired') continue;
       await this.#call(`retire of key ${name}`, () => this.#client.write(path, { options: { cas: r.data.metadata.version }, data: { ...e, state: 'retired', retired: new Date(this.#now()).toISOString() } }));
-      return;
+      retired++;
     }
+    if (retired) return;
     throw new SealedSecretsError('ERR_KEY_STORE', `no active key ${fingerprint} in Vault under ${this.#o.pathPrefix}`);
   }
 

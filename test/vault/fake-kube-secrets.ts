@@ -30,7 +30,7 @@ export class FakeKubeSecrets implements KubeApi {
   #matches(s: Secret, selector: string | undefined): boolean {
     if (!selector) return true;
     const labels = s.metadata.labels ?? {};
-    return selector.split(',').every((term) => {
+    return selector.split(/,(?![^(]*\))/).every((term) => {
       const inSet = /^\s*([^\s]+)\s+in\s+\(([^)]*)\)\s*$/.exec(term);
       if (inSet) return inSet[2]!.split(',').map((v) => v.trim()).includes(labels[inSet[1]!] ?? '\0');
       const eq = term.indexOf('=');

@@ -125,6 +125,22 @@ export class VaultTestServer {
     return last && !last.deletion_time && !last.destroyed ? (last.data ?? undefined) : undefined;
   }
 
+  /** Test access: writes a new version of an entry, as another client would (no check-and-set). */
+  put(path: string, data: Record<string, unknown>): void {
+    const v: Version = { data, created_time: new Date(this.#now()).toISOString(), deletion_time: '', destroyed: false };
+    this.#kv.set(path, [...(this.#kv.get(path) ?? []), v]);
+  }
+
+  /** Test access: deletes an entry and all its versions (metadata delete). */
+  remove(path: string): void {
+    this.#kv.delete(path);
+  }
+
+  /** Test access: the paths of live entries under a prefix. */
+  paths(prefix = ''): string[] {
+    return [...this.#kv.keys()].filter((k) => k.startsWith(prefix) && this.entry(k)).sort();
+  }
+
   wipe(): void {
     this.#kv.clear();
   }
