@@ -30,7 +30,7 @@ import {
 import { checkVaultAddress, parseDuration, parseEnvBool } from './config.js';
 import { KubeClient, paths } from './kube/client.js';
 import { keyUsage } from './key-usage.js';
-import { checkCertificateBelongs, type KeyStore, type NewKey } from './keystore/key-store.js';
+import { checkCertificateBelongs, sortKeys, type KeyStore, type NewKey } from './keystore/key-store.js';
 import { KubernetesKeyStore } from './keystore/kubernetes-key-store.js';
 import { VaultKeyStore } from './keystore/vault-key-store.js';
 
@@ -158,9 +158,7 @@ async function main(argv: string[]): Promise<number> {
       const keys = await store.load((id, reason) => process.stderr.write(`warning: skipping invalid key ${id}: ${reason}\n`));
       const ss = await sealedSecrets(a);
       const usage = ss ? keyUsage(keys, ss) : undefined;
-      const rows = keys
-        .sort((x, y) => x.notBefore - y.notBefore)
-        .map((k) => ({
+      const rows = sortKeys(keys, 'CertNotBefore').map((k) => ({
           fingerprint: k.fingerprint,
           size: k.publicKey.asymmetricKeyDetails?.modulusLength ?? 0,
           created: new Date(k.createdAt).toISOString(),
@@ -180,11 +178,10 @@ async function main(argv: string[]): Promise<number> {
       const bits = Number(a['key-size']);
       if (!isKeySize(bits)) throw new SealedSecretsError('ERR_USAGE', '--key-size must be 2048, 3072 or 4096');
       const keys = await store.load();
-      const newest = keys.sort((x, y) => x.notBefore - y.notBefore).pop();
       const { privateKey, publicKey } = await generateRsaKeyPair(bits);
       const certificatePem = await buildSelfSignedCertificate({ privateKey, publicKey, notBefore: new Date(), ttlMs: 87600 * 3600 * 1000, commonName: String(a['my-cn'] ?? '') });
       const delay = parseDuration(String(a['activation-delay']), 'activation-delay');
-      const stored = await store.createIfNewest(newest?.fingerprint, { privateKey, publicKey, certificatePem, activateAt: delay ? Date.now() + delay : undefined });
+      const stored = await store.createIfNoNewKey(keys.map((k) => k.fingerprint), { privateKey, publicKey, certificatePem, activateAt: delay ? Date.now() + delay : undefined });
       if (!stored) throw new SealedSecretsError('ERR_KEY_STORE', 'another rotation added a key at the same time; nothing was added', { hint: 'run list to see it' });
       process.stdout.write(`new key ${stored.fingerprint} (${stored.id}); it seals from ${new Date(stored.activateAt ?? Date.now()).toISOString()}\n`);
       return 0;

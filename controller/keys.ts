@@ -11,7 +11,7 @@ import {
   generateRsaKeyPair,
   type KeySize,
 } from '../src/index.js';
-import type { KeyStore, StoredKey } from './keystore/key-store.js';
+import { orderingTime, sortKeys, type KeyOrder, type KeyStore, type StoredKey } from './keystore/key-store.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { UnsealPool } from './unseal-pool.js';
@@ -26,12 +26,18 @@ export interface KeyManagerOptions {
   renewPeriodMs: number;
   /** Keys older than this (ms since epoch) are replaced at start-up; undefined for none. */
   cutoffTime: number | undefined;
-  orderBy: 'CertNotBefore' | 'SecretCreationTimestamp';
+  orderBy: KeyOrder;
   now?: () => number;
 }
 
+/** Back-off of renewal after a lost or failed rotation: doubling from a minute to an hour. */
+const RENEWAL_BACKOFF_MS = 60_000;
+const RENEWAL_BACKOFF_MAX_MS = 3600_000;
+
 export class KeyManager {
   #keys: StoredKey[] = [];
+  #failures = 0;
+  #retryAt = 0;
   #macKey: Buffer = Buffer.alloc(0);
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
   #onChange: (() => void)[] = [];
@@ -61,7 +67,7 @@ export class KeyManager {
   }
 
   #orderingTime(k: StoredKey): number {
-    return this.o.orderBy === 'SecretCreationTimestamp' ? k.createdAt : k.notBefore;
+    return orderingTime(k, this.o.orderBy);
   }
 
   /** The certificate that seals: the newest active key's. */
@@ -91,6 +97,7 @@ export class KeyManager {
     for (const k of this.#keys) this.metrics.keyAge.set({ fingerprint: k.fingerprint }, Math.round((now - k.createdAt) / 1000));
     const next = this.nextRenewalInMs();
     if (next !== undefined) this.metrics.nextRotation.set(Math.round(next / 1000));
+    if (next !== undefined) this.metrics.keyRenewalOverdue.set(Math.round(this.renewalOverdueMs() / 1000));
   }
 
   /** When the last successful reload happened, and the error since, for readiness and metrics. */
@@ -138,7 +145,7 @@ export class KeyManager {
       this.updateMetrics();
       return false;
     }
-    const keys = [...byFp.values()].sort((a, b) => this.#orderingTime(a) - this.#orderingTime(b));
+    const keys = sortKeys([...byFp.values()], this.o.orderBy);
     await this.pool.setKeys(keys.map((k) => ({ privateKey: k.privateKey, publicKey: k.publicKey, orderingTime: this.#orderingTime(k) })));
     this.#keys = keys;
     if (keys[0]) {
@@ -154,32 +161,69 @@ export class KeyManager {
   }
 
   /**
-   * Generates and stores a new key, unless another rotator added one first (then its key is
-   * loaded instead). The key decrypts at once and seals after the activation delay. Leader only.
+   * Generates and stores a new key, unless a key landed in the store since the keys held were
+   * loaded (another rotator, an import or a restore: then it is loaded instead, and renewal backs
+   * off). The key decrypts at once and seals after the activation delay. Leader only.
    */
   async rotate(reason: string, activationDelayMs = this.o.activationDelayMs ?? 0): Promise<StoredKey | undefined> {
-    // Decided against the newest key seen now: if any rotation lands meanwhile, this one yields.
-    const expected = this.newest()?.fingerprint;
+    // Decided against the keys held now: if any key lands in the store meanwhile, this one yields.
+    const known = this.#keys.map((k) => k.fingerprint);
     const { privateKey, publicKey } = await generateRsaKeyPair(this.o.keySize);
     const now = this.#now();
     const cert = await buildSelfSignedCertificate({ privateKey, publicKey, notBefore: new Date(now), ttlMs: this.o.keyTtlMs, commonName: this.o.myCn });
-    const stored = await this.store.createIfNewest(expected, { privateKey, publicKey, certificatePem: cert, activateAt: activationDelayMs > 0 ? now + activationDelayMs : undefined });
+    let stored: StoredKey | undefined;
+    try {
+      stored = await this.store.createIfNoNewKey(known, { privateKey, publicKey, certificatePem: cert, activateAt: activationDelayMs > 0 ? now + activationDelayMs : undefined });
+    } catch (e) {
+      this.#backOff();
+      throw e;
+    }
     if (!stored) {
-      this.log.info('another replica added a key first; loading it', { reason });
+      const retryInMs = this.#backOff();
+      this.log.info('a key landed in the store first; loading it', { reason, retryInSeconds: Math.round(retryInMs / 1000) });
       await this.reload();
       return undefined;
     }
+    this.#failures = 0;
+    this.#retryAt = 0;
     this.log.info('new sealing key generated', { fingerprint: stored.fingerprint, key: stored.id, bits: this.o.keySize, reason, activateAt: new Date(stored.activateAt ?? now).toISOString() });
     await this.reload();
     return stored;
   }
 
+  /** After a lost or failed rotation: 1 minute, doubling to an hour, never a key pair a second. */
+  #backOff(): number {
+    this.#failures++;
+    const ms = Math.min(RENEWAL_BACKOFF_MAX_MS, RENEWAL_BACKOFF_MS * 2 ** Math.min(this.#failures - 1, 10));
+    this.#retryAt = this.#now() + ms;
+    return ms;
+  }
+
+  #renewalDue(): boolean {
+    const next = this.nextRenewalInMs();
+    return next !== undefined && next <= 0;
+  }
+
   /** Renews when the period has passed since the newest key; returns whether it rotated. */
   async renewIfDue(): Promise<boolean> {
-    if (this.o.renewPeriodMs <= 0) return false;
-    const n = this.newest();
-    if (n && this.#now() < this.#orderingTime(n) + this.o.renewPeriodMs) return false;
-    return (await this.rotate('key renewal period elapsed')) !== undefined;
+    if (!this.#renewalDue() || this.#now() < this.#retryAt) return false;
+    // Decided on the store's keys as they are now (a reload is far cheaper than an RSA key pair).
+    await this.reload();
+    if (!this.#renewalDue()) return false;
+    if ((await this.rotate('key renewal period elapsed')) !== undefined) return true;
+    if (this.#renewalDue()) {
+      this.log.error('key renewal is overdue: no new key could be stored', {
+        overdueSeconds: Math.round(this.renewalOverdueMs() / 1000),
+        newest: this.newest()?.fingerprint,
+        retryInSeconds: Math.round((this.#retryAt - this.#now()) / 1000),
+      });
+    }
+    return false;
+  }
+
+  /** How long renewal has been due without a new key (ms); 0 on schedule or with renewal off. */
+  renewalOverdueMs(): number {
+    return Math.max(0, -(this.nextRenewalInMs() ?? 0));
   }
 
   /** Time until the next renewal (ms), for the metric; undefined when renewal is off. */
@@ -200,19 +244,22 @@ export class KeyManager {
   /** Checks for renewal now and then (at least daily, and when due); failures retry after a minute. */
   startRenewal(): void {
     if (this.o.renewPeriodMs <= 0) return;
+    // Next check: when due, or when the back-off after a lost or failed rotation ends; at least daily.
+    const next = () => Math.max(1000, Math.min(Math.max(this.nextRenewalInMs() ?? 0, this.#retryAt - this.#now()), 24 * 3600 * 1000));
     const schedule = (delay: number) => {
       this.#renewTimer = setTimeout(() => {
         this.renewIfDue().then(
-          () => schedule(Math.max(1000, Math.min(this.nextRenewalInMs() ?? 0, 24 * 3600 * 1000))),
+          () => schedule(next()),
           (e: unknown) => {
-            this.log.error('key renewal failed; retrying in a minute', { error: (e as Error).message });
-            schedule(60_000);
+            const overdue = Math.round(this.renewalOverdueMs() / 1000);
+            this.log.error('key renewal failed; retrying', { error: (e as Error).message, ...(overdue > 0 ? { overdueSeconds: overdue } : {}) });
+            schedule(Math.max(60_000, next()));
           },
         );
       }, delay);
       this.#renewTimer.unref?.();
     };
-    schedule(Math.max(1000, Math.min(this.nextRenewalInMs() ?? 0, 24 * 3600 * 1000)));
+    schedule(next());
   }
 
   stopRenewal(): void {

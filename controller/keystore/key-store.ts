@@ -40,11 +40,12 @@ export interface KeyStore {
    */
   load(onInvalid?: (id: string, reason: string) => void, onRetired?: (fingerprint: string, id: string) => void): Promise<StoredKey[]>;
   /**
-   * Persists a new key only if `expectedNewest` (a fingerprint, or undefined for an empty store) is
-   * still the newest key in the store; returns undefined when another rotator got there first, so
-   * two racing rotators never both add a key.
+   * Persists a new key only if the store holds no active key outside `known` (the fingerprints the
+   * caller decided from); returns undefined when a key landed meanwhile (another rotator, an import
+   * or a restore), so two racing rotators never both add a key. No idea of "newest" is involved:
+   * the store and the caller cannot disagree about one and stall rotation.
    */
-  createIfNewest(expectedNewest: string | undefined, key: NewKey): Promise<StoredKey | undefined>;
+  createIfNoNewKey(known: Iterable<string>, key: NewKey): Promise<StoredKey | undefined>;
   /** Imports a key as it is (backups, upstream key Secrets); a key already stored is not duplicated. */
   importKey(key: NewKey): Promise<StoredKey | 'exists'>;
   /**
@@ -53,6 +54,17 @@ export interface KeyStore {
    * value "retired", which upstream also ignores), so it can be restored.
    */
   retire(fingerprint: string): Promise<void>;
+}
+
+export type KeyOrder = 'CertNotBefore' | 'SecretCreationTimestamp';
+
+/** The one ordering of keys (oldest first), for the key manager and the CLI alike. */
+export function orderingTime(k: StoredKey, order: KeyOrder): number {
+  return order === 'SecretCreationTimestamp' ? k.createdAt : k.notBefore;
+}
+
+export function sortKeys<K extends StoredKey>(keys: readonly K[], order: KeyOrder): K[] {
+  return [...keys].sort((a, b) => orderingTime(a, order) - orderingTime(b, order) || (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
 }
 
 /**

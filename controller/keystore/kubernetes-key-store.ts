@@ -81,10 +81,9 @@ export class KubernetesKeyStore implements KeyStore {
   }
 
   /** Only the leader (the Lease) rotates with this store; the check below narrows the window further. */
-  async createIfNewest(expectedNewest: string | undefined, key: NewKey): Promise<StoredKey | undefined> {
-    const keys = await this.load();
-    const newest = [...keys].sort((a, b) => b.notBefore - a.notBefore)[0];
-    if (newest?.fingerprint !== expectedNewest) return undefined;
+  async createIfNoNewKey(known: Iterable<string>, key: NewKey): Promise<StoredKey | undefined> {
+    const k = new Set(known);
+    if ((await this.load()).some((x) => !k.has(x.fingerprint))) return undefined;
     return this.#create(key);
   }
 

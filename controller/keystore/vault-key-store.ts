@@ -273,23 +273,30 @@ export class VaultKeyStore implements KeyStore {
     await this.#call(`write of key ${name}`, () => this.#client.write(`${this.#o.mount}/data/${this.#o.pathPrefix}${name}`, { options: { cas: 0 }, data: entry }));
   }
 
-  async createIfNewest(expectedNewest: string | undefined, key: NewKey): Promise<StoredKey | undefined> {
+  /**
+   * The head serializes rotators by its version alone: read it, check that no key unknown to the
+   * caller is stored, then claim it with check-and-set at the version read. A key stored before the
+   * head was read is seen by the check; one stored after moved the head, and the claim fails. What
+   * the head says is informational: a head left dangling (a rotator that died after its claim, or
+   * after writing its key but before moving the head; a head naming a key that is gone after a wipe
+   * and restore; keys imported without it) never blocks a rotation, and the next one rewrites it.
+   */
+  async createIfNoNewKey(known: Iterable<string>, key: NewKey): Promise<StoredKey | undefined> {
     const head = await this.#call('read of the rotation head', () => this.#client.read(this.#headPath), true);
     const version = head?.data.metadata.version ?? 0;
-    const newest = head?.data.data['newest'] as string | undefined;
-    if (version > 0 && newest !== expectedNewest) return undefined;
-    if (version === 0 && expectedNewest !== undefined && (await this.load()).every((k) => k.fingerprint !== expectedNewest)) return undefined;
+    const k = new Set(known);
+    if ((await this.load()).some((x) => !k.has(x.fingerprint))) return undefined;
     const name = this.#newName();
     // Claim first: of racing rotators, only the one whose check-and-set lands goes on.
     try {
-      await this.#call('claim of the rotation head', () => this.#client.write(this.#headPath, { options: { cas: version }, data: { newest: expectedNewest ?? '', claim: name, claimedAt: new Date(this.#now()).toISOString() } }));
+      await this.#call('claim of the rotation head', () => this.#client.write(this.#headPath, { options: { cas: version }, data: { newest: String(head?.data.data['newest'] ?? ''), claim: name, claimedAt: new Date(this.#now()).toISOString() } }));
     } catch (e) {
       if (e instanceof SealedSecretsError && /check-and-set/.test(e.message)) return undefined;
       throw e;
     }
     const entry = this.#entry(key);
     await this.#writeNew(name, entry);
-    await this.#call('update of the rotation head', () => this.#client.write(this.#headPath, { options: { cas: version + 1 }, data: { newest: entry.fingerprint } }));
+    await this.#call('update of the rotation head', () => this.#client.write(this.#headPath, { options: { cas: version + 1 }, data: { newest: entry.fingerprint, key: name } }));
     return this.#toStored(name, entry);
   }
 

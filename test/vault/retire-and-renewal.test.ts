@@ -25,6 +25,7 @@ vi.mock('../../src/index.js', async (original) => {
   const real = await original<typeof import('../../src/index.js')>();
   return { ...real, generateRsaKeyPair: vi.fn(real.generateRsaKeyPair) };
 });
+const generated = () => vi.mocked(core.generateRsaKeyPair).mock.calls.length;
 
 const WORKER = fileURLToPath(new URL('../../dist/unseal-worker.cjs', import.meta.url));
 const DAY = 24 * 3600 * 1000;
@@ -172,5 +173,128 @@ describe.each([
     expect(await s.importKey({ privateKey: B.privateKey, publicKey: B.publicKey, certificatePem: B.certificatePem })).not.toBe('exists');
     await keys.reload();
     expect(keys.keys.map((k) => k.fingerprint)).toEqual([A.fingerprint, B.fingerprint]);
+  });
+});
+
+async function makeKey(notBefore: number) {
+  const { privateKey, publicKey } = await core.generateRsaKeyPair(2048);
+  const certificatePem = await core.buildSelfSignedCertificate({ privateKey, publicKey, notBefore: new Date(notBefore), ttlMs: 87600 * 3600 * 1000, commonName: '' });
+  return { privateKey, publicKey, certificatePem, fingerprint: publicKeyFingerprint(publicKey) };
+}
+
+/** Renewal is due: exactly one key pair is generated and one key added. */
+async function expectOneRenewal(keys: KeyManager): Promise<void> {
+  const before = keys.size;
+  const g0 = generated();
+  expect(await keys.renewIfDue()).toBe(true);
+  expect(generated() - g0).toBe(1);
+  expect(keys.size).toBe(before + 1);
+  expect(keys.renewalOverdueMs()).toBe(0);
+}
+
+describe('renewal never stalls, whatever state the store was left in', () => {
+  it('Kubernetes store, --key-order-priority SecretCreationTimestamp, after restoring an old key', async () => {
+    const s = kubernetesBackend().store();
+    const { keys } = replica(s, { orderBy: 'SecretCreationTimestamp' });
+    await keys.ensureKeys();
+    const old = await makeKey(clock - 400 * DAY);
+    clock += 10 * DAY;
+    await s.importKey(old);
+    await keys.reload();
+    // Created last, the restored key is the newest in this order (and seals); its certificate is the oldest.
+    expect(keys.newest()!.fingerprint).toBe(old.fingerprint);
+    clock += 91 * DAY;
+    await expectOneRenewal(keys);
+  });
+
+  it.each(['CertNotBefore', 'SecretCreationTimestamp'] as const)('Vault after import or restore, which do not move the rotation head (%s)', async (orderBy) => {
+    const s = vaultBackend().store();
+    const { keys } = replica(s, { orderBy });
+    await keys.ensureKeys();
+    clock += 10 * DAY;
+    // CertNotBefore: a key newer than the head's (e.g. from another cluster); creation order: an old backup.
+    const imported = await makeKey(orderBy === 'CertNotBefore' ? clock : clock - 400 * DAY);
+    await s.importKey(imported);
+    await keys.reload();
+    expect(keys.newest()!.fingerprint).toBe(imported.fingerprint);
+    clock += 91 * DAY;
+    await expectOneRenewal(keys);
+  });
+
+  it('Vault after a rotator died between writing its key and moving the head', async () => {
+    const s = vaultBackend().store();
+    const { keys } = replica(s);
+    await keys.ensureKeys();
+    const first = keys.newest()!.fingerprint;
+    clock += DAY;
+    // What the dead rotator left: the head claimed (still naming the first key), its key written.
+    vault.put('sealed-secrets/head', { newest: first, claim: 'key-20260102t000000z-dead00', claimedAt: new Date(clock).toISOString() });
+    const orphan = await makeKey(clock);
+    await s.importKey(orphan);
+    await keys.reload();
+    expect(keys.newest()!.fingerprint).toBe(orphan.fingerprint);
+    clock += 91 * DAY;
+    await expectOneRenewal(keys);
+    expect(vault.entry('sealed-secrets/head')).toMatchObject({ newest: keys.newest()!.fingerprint });
+  });
+
+  it('Vault with a head naming a key that does not exist (a wipe and a restore of older keys)', async () => {
+    const s = vaultBackend().store();
+    const { keys } = replica(s);
+    await keys.ensureKeys();
+    vault.put('sealed-secrets/head', { newest: 'SHA256:a-key-that-is-gone' });
+    clock += 91 * DAY;
+    await expectOneRenewal(keys);
+    expect(vault.entry('sealed-secrets/head')).toMatchObject({ newest: keys.newest()!.fingerprint });
+    // And the next rotation after that too.
+    clock += 91 * DAY;
+    await expectOneRenewal(keys);
+  });
+
+  it.each([
+    ['Vault', vaultBackend],
+    ['Kubernetes', kubernetesBackend],
+  ] as const)('after the newest key was retired (%s key store)', async (_name, backend) => {
+    const s = backend().store();
+    const { keys } = replica(s);
+    await keys.ensureKeys();
+    clock += 10 * DAY;
+    const retired = (await keys.rotate('second key'))!;
+    await s.retire(retired.fingerprint);
+    await keys.reload();
+    // Renewal is measured from the newest key left, which was made 91 days ago.
+    clock += 81 * DAY;
+    await expectOneRenewal(keys);
+    expect(keys.keys.map((k) => k.fingerprint)).not.toContain(retired.fingerprint);
+  });
+
+  it('a store that never takes the new key: renewal backs off instead of generating key pairs in a loop, and says it is overdue', async () => {
+    const real = vaultBackend().store();
+    const refusing = Object.assign(Object.create(real) as KeyStore, {
+      kind: real.kind,
+      load: real.load.bind(real),
+      createIfNoNewKey: async () => undefined,
+      createIfNewest: async () => undefined,
+    });
+    const { keys, metrics } = replica(refusing);
+    await replica(real).keys.ensureKeys();
+    await keys.reload();
+    clock += 91 * DAY;
+    const g0 = generated();
+    // Two minutes of the renewal loop's one-second ticks.
+    for (let i = 0; i < 120; i++) {
+      await keys.renewIfDue();
+      clock += 1000;
+    }
+    expect(generated() - g0).toBe(2); // at once, and after a minute; the next only after two more
+    expect(keys.size).toBe(1);
+    await keys.reload();
+    expect(keys.renewalOverdueMs()).toBeGreaterThan(DAY);
+    expect((await metrics.keyRenewalOverdue.get()).values[0]!.value).toBe(Math.round(keys.renewalOverdueMs() / 1000));
+    expect((await metrics.nextRotation.get()).values[0]!.value).toBeLessThan(0);
+    const overdue = logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'key renewal is overdue: no new key could be stored');
+    expect(overdue).toHaveLength(2);
+    expect(overdue[0]).toMatchObject({ level: 'ERROR', retryInSeconds: 60 });
+    expect(overdue[1]).toMatchObject({ level: 'ERROR', retryInSeconds: 120 });
   });
 });
