@@ -159,13 +159,13 @@ async function main(argv: string[]): Promise<number> {
       const ss = await sealedSecrets(a);
       const usage = ss ? keyUsage(keys, ss) : undefined;
       const rows = sortKeys(keys, 'CertNotBefore').map((k) => ({
-          fingerprint: k.fingerprint,
-          size: k.publicKey.asymmetricKeyDetails?.modulusLength ?? 0,
-          created: new Date(k.createdAt).toISOString(),
-          state: (k.activateAt ?? 0) > Date.now() ? 'pending' : 'active',
-          sealedSecrets: usage ? usage.byKey.get(k.fingerprint)!.length : null,
-          id: k.id,
-        }));
+        fingerprint: k.fingerprint,
+        size: k.publicKey.asymmetricKeyDetails?.modulusLength ?? 0,
+        created: new Date(k.createdAt).toISOString(),
+        state: (k.activateAt ?? 0) > Date.now() ? 'pending' : 'active',
+        sealedSecrets: usage ? usage.byKey.get(k.fingerprint)!.length : null,
+        id: k.id,
+      }));
       if (a['json']) process.stdout.write(JSON.stringify({ keys: rows, unopenable: usage?.unopenable ?? null }, null, 2) + '\n');
       else {
         process.stdout.write(['FINGERPRINT'.padEnd(52), 'SIZE', 'CREATED'.padEnd(24), 'STATE  ', 'SEALEDSECRETS'].join(' ') + '\n');

@@ -63,8 +63,20 @@ export function orderingTime(k: StoredKey, order: KeyOrder): number {
   return order === 'SecretCreationTimestamp' ? k.createdAt : k.notBefore;
 }
 
+/**
+ * Oldest first. Ties (certificate times have a one-second resolution) are broken by the other time,
+ * then the activation time, then the fingerprint, so that every replica sees the same order, hence
+ * the same sealing key and the same content-MAC key.
+ */
 export function sortKeys<K extends StoredKey>(keys: readonly K[], order: KeyOrder): K[] {
-  return [...keys].sort((a, b) => orderingTime(a, order) - orderingTime(b, order) || (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
+  const other: KeyOrder = order === 'CertNotBefore' ? 'SecretCreationTimestamp' : 'CertNotBefore';
+  return [...keys].sort(
+    (a, b) =>
+      orderingTime(a, order) - orderingTime(b, order) ||
+      orderingTime(a, other) - orderingTime(b, other) ||
+      (a.activateAt ?? 0) - (b.activateAt ?? 0) ||
+      (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0),
+  );
 }
 
 /**

@@ -235,7 +235,7 @@ export class VaultKeyStore implements KeyStore {
       if (!r) continue;
       const e = r.data.data as unknown as Entry;
       if (e.state === 'retired') {
-        // By its certificate's key (what a holder knows it by); an unreadable entry names no key.
+        // By its certificate's key (what a holder knows it by), else by its fingerprint field.
         try {
           onRetired?.(publicKeyFingerprint(parseCertificatePem(e['tls.crt'], name).publicKey), `vault:${this.#o.pathPrefix}${name}`);
         } catch {
