@@ -110,6 +110,8 @@ export interface ControllerConfig {
   keyStorePollIntervalMs: number;
   vault: {
     address: string | undefined;
+    /** VAULT_SKIP_VERIFY, parsed as Vault's own tools do (strconv.ParseBool); false unless set. */
+    skipVerify: boolean;
     namespace: string | undefined;
     caCertFile: string | undefined;
     /** From VAULT_TOKEN or --vault-token-file, never a flag value. */
@@ -148,6 +150,36 @@ function parseKv(s: string, flag: string): Record<string, string> {
     out[part.slice(0, eq)] = part.slice(eq + 1);
   }
   return out;
+}
+
+/** Go's strconv.ParseBool, as Vault's tools read VAULT_SKIP_VERIFY; an empty or unset variable is false. */
+export function parseEnvBool(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return false;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  throw new RangeError(`${name}: "${v}" is not a boolean (use true or false)`);
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * VAULT_ADDR: https, or plain http on loopback only (127.0.0.0/8, ::1, localhost): over plain
+ * http the token, the ServiceAccount JWT and every private key would cross the network in clear.
+ */
+export function checkVaultAddress(addr: string): string {
+  let u: URL;
+  try {
+    u = new URL(addr);
+  } catch {
+    throw new RangeError(`VAULT_ADDR: "${addr}" is not a URL (use e.g. https://vault.example:8200)`);
+  }
+  if (u.protocol === 'https:') return addr;
+  if (u.protocol !== 'http:') throw new RangeError(`VAULT_ADDR: use https:// (not ${u.protocol})`);
+  if (!LOOPBACK.test(u.hostname)) {
+    throw new RangeError(`VAULT_ADDR: plain http to ${u.host} would send the Vault token and the private keys unencrypted; use https:// (plain http is accepted only on loopback)`);
+  }
+  return addr;
 }
 
 /** Every flag, for SEALED_SECRETS_<FLAG> (see argsFromEnv). */
@@ -203,6 +235,8 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
   if (keyStore === 'vault' && !env['VAULT_ADDR']) throw new RangeError('--key-store vault needs VAULT_ADDR (the Vault server URL)');
   const trustedProxies = str('trusted-proxies').split(',').map((s) => s.trim()).filter(Boolean);
   parseTrustedProxies(trustedProxies);
+  if (keyStore === 'vault') checkVaultAddress(env['VAULT_ADDR']!);
+  const skipVerify = keyStore === 'vault' ? parseEnvBool(env, 'VAULT_SKIP_VERIFY') : false;
   const renew = a['rotate-period'] !== undefined && a['key-renew-period'] === DEFAULTS['key-renew-period'] ? String(a['rotate-period']) : str('key-renew-period');
   return Object.freeze({
     namespace,
@@ -247,6 +281,7 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
     keyStorePollIntervalMs: parseDuration(str('key-store-poll-interval'), 'key-store-poll-interval'),
     vault: {
       address: env['VAULT_ADDR'] || undefined,
+      skipVerify,
       namespace: env['VAULT_NAMESPACE'] || undefined,
       caCertFile: env['VAULT_CACERT'] || undefined,
       tokenFromEnv: env['VAULT_TOKEN'] || undefined,

@@ -27,10 +27,10 @@ import {
   writePrivateFile,
   type SealedSecret,
 } from '../src/index.js';
-import { parseDuration } from './config.js';
+import { checkVaultAddress, parseDuration, parseEnvBool } from './config.js';
 import { KubeClient, paths } from './kube/client.js';
 import { keyUsage } from './key-usage.js';
-import type { KeyStore } from './keystore/key-store.js';
+import { checkCertificateBelongs, sortKeys, type KeyStore, type NewKey } from './keystore/key-store.js';
 import { KubernetesKeyStore } from './keystore/kubernetes-key-store.js';
 import { VaultKeyStore } from './keystore/vault-key-store.js';
 
@@ -43,11 +43,13 @@ interface Args {
   'vault-path-prefix': string;
   'vault-auth-role'?: string;
   'vault-token-file'?: string;
+  'vault-auth-mount': string;
+  'vault-auth-jwt-file': string;
   _: (string | number)[];
   [k: string]: unknown;
 }
 
-const FLAGS = ['key-store', 'kubeconfig', 'namespace', 'key-prefix', 'vault-kv-mount', 'vault-path-prefix', 'vault-auth-role', 'vault-token-file'].map((name) => ({ name }));
+const FLAGS = ['key-store', 'kubeconfig', 'namespace', 'key-prefix', 'vault-kv-mount', 'vault-path-prefix', 'vault-auth-role', 'vault-auth-mount', 'vault-auth-jwt-file', 'vault-token-file'].map((name) => ({ name }));
 
 function kube(a: Args): KubeClient {
   const kc = new KubeConfig();
@@ -60,15 +62,24 @@ function openStore(a: Args, kind = a['key-store']): KeyStore {
   if (kind === 'vault') {
     const env = process.env;
     if (!env['VAULT_ADDR']) throw new SealedSecretsError('ERR_USAGE', '--key-store vault needs VAULT_ADDR');
+    let skipVerify: boolean;
+    try {
+      checkVaultAddress(env['VAULT_ADDR']);
+      skipVerify = parseEnvBool(env, 'VAULT_SKIP_VERIFY');
+    } catch (e) {
+      throw new SealedSecretsError('ERR_USAGE', (e as Error).message);
+    }
     const token = env['VAULT_TOKEN'] || (a['vault-token-file'] ? readFileSync(a['vault-token-file'], 'utf8').trim() : undefined);
     return new VaultKeyStore(
       {
         address: env['VAULT_ADDR'],
+        skipVerify,
         token,
         namespace: env['VAULT_NAMESPACE'],
         caCert: env['VAULT_CACERT'] ? readFileSync(env['VAULT_CACERT'], 'utf8') : undefined,
         kubernetesRole: a['vault-auth-role'] || undefined,
-        kubernetesJwt: () => readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/token', 'utf8'),
+        kubernetesMount: a['vault-auth-mount'],
+        kubernetesJwt: () => readFileSync(a['vault-auth-jwt-file'], 'utf8'),
       },
       { mount: a['vault-kv-mount'], pathPrefix: a['vault-path-prefix'] },
     );
@@ -102,6 +113,8 @@ async function main(argv: string[]): Promise<number> {
     .option('vault-kv-mount', { type: 'string', default: 'secret' })
     .option('vault-path-prefix', { type: 'string', default: 'sealed-secrets/keys/' })
     .option('vault-auth-role', { type: 'string' })
+    .option('vault-auth-mount', { type: 'string', default: 'kubernetes' })
+    .option('vault-auth-jwt-file', { type: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount/token' })
     .option('vault-token-file', { type: 'string' })
     .command('list', 'List keys and how many SealedSecrets each opens', (y) => y.option('json', { type: 'boolean', default: false }))
     .command('rotate', 'Add a new sealing key now', (y) =>
@@ -133,22 +146,26 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = String(a._[0]);
-  const store = openStore(a);
+  let store: KeyStore;
+  try {
+    store = openStore(a);
+  } catch (e) {
+    process.stderr.write(`error: ${isSealedSecretsError(e) ? e.detail : 'internal error'}\n`);
+    return isSealedSecretsError(e) && e.code === 'ERR_USAGE' ? 2 : 1;
+  }
   try {
     if (cmd === 'list') {
       const keys = await store.load((id, reason) => process.stderr.write(`warning: skipping invalid key ${id}: ${reason}\n`));
       const ss = await sealedSecrets(a);
       const usage = ss ? keyUsage(keys, ss) : undefined;
-      const rows = keys
-        .sort((x, y) => x.notBefore - y.notBefore)
-        .map((k) => ({
-          fingerprint: k.fingerprint,
-          size: k.publicKey.asymmetricKeyDetails?.modulusLength ?? 0,
-          created: new Date(k.createdAt).toISOString(),
-          state: (k.activateAt ?? 0) > Date.now() ? 'pending' : 'active',
-          sealedSecrets: usage ? usage.byKey.get(k.fingerprint)!.length : null,
-          id: k.id,
-        }));
+      const rows = sortKeys(keys, 'CertNotBefore').map((k) => ({
+        fingerprint: k.fingerprint,
+        size: k.publicKey.asymmetricKeyDetails?.modulusLength ?? 0,
+        created: new Date(k.createdAt).toISOString(),
+        state: (k.activateAt ?? 0) > Date.now() ? 'pending' : 'active',
+        sealedSecrets: usage ? usage.byKey.get(k.fingerprint)!.length : null,
+        id: k.id,
+      }));
       if (a['json']) process.stdout.write(JSON.stringify({ keys: rows, unopenable: usage?.unopenable ?? null }, null, 2) + '\n');
       else {
         process.stdout.write(['FINGERPRINT'.padEnd(52), 'SIZE', 'CREATED'.padEnd(24), 'STATE  ', 'SEALEDSECRETS'].join(' ') + '\n');
@@ -161,11 +178,10 @@ async function main(argv: string[]): Promise<number> {
       const bits = Number(a['key-size']);
       if (!isKeySize(bits)) throw new SealedSecretsError('ERR_USAGE', '--key-size must be 2048, 3072 or 4096');
       const keys = await store.load();
-      const newest = keys.sort((x, y) => x.notBefore - y.notBefore).pop();
       const { privateKey, publicKey } = await generateRsaKeyPair(bits);
       const certificatePem = await buildSelfSignedCertificate({ privateKey, publicKey, notBefore: new Date(), ttlMs: 87600 * 3600 * 1000, commonName: String(a['my-cn'] ?? '') });
       const delay = parseDuration(String(a['activation-delay']), 'activation-delay');
-      const stored = await store.createIfNewest(newest?.fingerprint, { privateKey, publicKey, certificatePem, activateAt: delay ? Date.now() + delay : undefined });
+      const stored = await store.createIfNoNewKey(keys.map((k) => k.fingerprint), { privateKey, publicKey, certificatePem, activateAt: delay ? Date.now() + delay : undefined });
       if (!stored) throw new SealedSecretsError('ERR_KEY_STORE', 'another rotation added a key at the same time; nothing was added', { hint: 'run list to see it' });
       process.stdout.write(`new key ${stored.fingerprint} (${stored.id}); it seals from ${new Date(stored.activateAt ?? Date.now()).toISOString()}\n`);
       return 0;
@@ -181,15 +197,21 @@ async function main(argv: string[]): Promise<number> {
     if (cmd === 'restore') {
       let added = 0;
       let present = 0;
+      // Every key of every file is checked before the first is imported: a bad input restores nothing.
+      const toImport: NewKey[] = [];
       for (const f of a['files'] as string[]) {
         const text = readFileSync(f, 'utf8');
         const keys = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text) ? keysFromPem(text, f) : keysFromObjects(parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean), f);
         for (const k of keys) {
           if (!k.certificatePem) throw new SealedSecretsError('ERR_KEY_INVALID', `${k.source}: a key without its certificate cannot be restored into a key store`, { hint: 'restore from a backup or key Secret with tls.crt; kubeseal --recovery-unseal can still use the bare key' });
-          const r = await store.importKey({ privateKey: k.privateKey, publicKey: k.publicKey, certificatePem: k.certificatePem });
-          if (r === 'exists') present++;
-          else added++;
+          checkCertificateBelongs(k.publicKey, k.certificatePem, k.source);
+          toImport.push({ privateKey: k.privateKey, publicKey: k.publicKey, certificatePem: k.certificatePem });
         }
+      }
+      for (const k of toImport) {
+        const r = await store.importKey(k);
+        if (r === 'exists') present++;
+        else added++;
       }
       process.stdout.write(`${added} keys restored, ${present} already present\n`);
       return 0;
@@ -208,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
         });
       }
       await store.retire(fp);
-      process.stdout.write(`key ${fp} retired; controllers stop loading it at their next reload\n`);
+      process.stdout.write(`key ${fp} retired; running controllers drop it at their next reload\n`);
       return 0;
     }
     if (cmd === 'migrate') {

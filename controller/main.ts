@@ -112,6 +112,7 @@ async function main(): Promise<number | undefined> {
     store = vaultStore = new VaultKeyStore(
       {
         address: v.address!,
+        skipVerify: v.skipVerify,
         token,
         namespace: v.namespace,
         caCert: v.caCertFile ? readFileSync(v.caCertFile, 'utf8') : undefined,
@@ -122,6 +123,7 @@ async function main(): Promise<number | undefined> {
       { mount: v.kvMount, pathPrefix: v.pathPrefix },
     );
     log.info('key store: Vault', { address: v.address, mount: v.kvMount, prefix: v.pathPrefix, auth: v.authRole ? `kubernetes role ${v.authRole}` : 'token' });
+    if (v.skipVerify) log.warn('VAULT_SKIP_VERIFY is set: the Vault server certificate is not verified', { address: v.address });
   } else {
     store = new KubernetesKeyStore(client, { namespace: config.namespace, keyPrefix: config.keyPrefix, labels: config.privateKeyLabels, annotations: config.privateKeyAnnotations });
   }

@@ -24,6 +24,7 @@ export interface Metrics {
   keysByState: Gauge<'state'>;
   keyAge: Gauge<'fingerprint'>;
   nextRotation: Gauge;
+  keyRenewalOverdue: Gauge;
   keyStoreErrors: Counter<'store'>;
 }
 
@@ -58,6 +59,7 @@ export function createMetrics(revision: string): Metrics {
     keysByState: new Gauge({ name: `${p}keys_by_state`, help: 'Sealing keys by state: active (may seal) or pending (decrypts, seals after its activation time)', labelNames: ['state'], registers: [registry] }),
     keyAge: new Gauge({ name: `${p}key_age_seconds`, help: 'Age of each sealing key, by fingerprint', labelNames: ['fingerprint'], registers: [registry] }),
     nextRotation: new Gauge({ name: `${p}next_key_rotation_seconds`, help: 'Seconds until the next scheduled key renewal (negative: overdue; absent: renewal disabled)', registers: [registry] }),
+    keyRenewalOverdue: new Gauge({ name: `${p}key_renewal_overdue_seconds`, help: 'Seconds the scheduled key renewal is overdue without a new key (0: on schedule; absent: renewal disabled). Alert when above a few minutes', registers: [registry] }),
     keyStoreErrors: new Counter({ name: `${p}key_store_errors_total`, help: 'Failed calls to the key store (Kubernetes or Vault)', labelNames: ['store'], registers: [registry] }),
     reconciles: new Counter({ name: `${p}reconciles_total`, help: 'Reconciles by outcome (synced, unchanged, retry, retry-limited, failed, gone)', labelNames: ['outcome'], registers: [registry] }),
   };

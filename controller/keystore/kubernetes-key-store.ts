@@ -6,9 +6,9 @@
  * initKeyRegistry). A malformed key Secret is skipped and reported (upstream
  * panics on one).
  */
-import { LABEL_SEALING_KEY, SealedSecretsError, isSealedSecretsError, keyFromSecret, keyToSecret, publicKeyFingerprint, type Secret } from '../../src/index.js';
+import { LABEL_SEALING_KEY, SealedSecretsError, isSealedSecretsError, keyFromSecret, keyToSecret, parseCertificatePem, publicKeyFingerprint, type Secret } from '../../src/index.js';
 import { ApiError, paths, type KubeApi } from '../kube/client.js';
-import type { KeyStore, NewKey, StoredKey } from './key-store.js';
+import { checkCertificateBelongs, type KeyStore, type NewKey, type StoredKey } from './key-store.js';
 
 /** Ours, ignored by upstream (which uses every active key at once). */
 export const ANNOTATION_ACTIVATE_AT = 'sealed-secrets-ts.io/activate-at';
@@ -32,6 +32,7 @@ export class KubernetesKeyStore implements KeyStore {
     const id = `${secret.metadata.namespace}/${secret.metadata.name}`;
     const k = keyFromSecret(secret, 'key store');
     if (!k.certificatePem || k.notBefore === undefined) throw new Error('has no tls.crt');
+    if (publicKeyFingerprint(parseCertificatePem(k.certificatePem, id).publicKey) !== publicKeyFingerprint(k.publicKey)) throw new Error('tls.crt does not belong to tls.key');
     const activate = secret.metadata.annotations?.[ANNOTATION_ACTIVATE_AT];
     return {
       id,
@@ -45,54 +46,66 @@ export class KubernetesKeyStore implements KeyStore {
     };
   }
 
-  async load(onInvalid?: (id: string, reason: string) => void): Promise<StoredKey[]> {
+  async load(onInvalid?: (id: string, reason: string) => void, onRetired?: (fingerprint: string, id: string) => void): Promise<StoredKey[]> {
     const list = await this.client.request<{ items: Secret[] }>({
       method: 'GET',
       path: paths.secrets(this.o.namespace),
-      query: { labelSelector: `${LABEL_SEALING_KEY}=active` },
+      query: { labelSelector: `${LABEL_SEALING_KEY} in (active,retired)` },
     });
-    const secrets = [...list.items];
+    const secrets = list.items.filter((s) => s.metadata.labels?.[LABEL_SEALING_KEY] === 'active');
     try {
       const legacy = await this.client.request<Secret>({ method: 'GET', path: paths.secret(this.o.namespace, this.o.keyPrefix) });
       if (!secrets.some((s) => s.metadata.name === legacy.metadata.name)) secrets.push(legacy);
     } catch (e) {
       if (!(e instanceof ApiError && e.notFound)) throw e;
     }
+    const retired = [...list.items, ...secrets].filter((s) => s.metadata.labels?.[LABEL_SEALING_KEY] === 'retired');
     const out: StoredKey[] = [];
     for (const s of secrets) {
+      if (s.metadata.labels?.[LABEL_SEALING_KEY] === 'retired') continue; // the legacy Secret, retired
       try {
         out.push(this.#toStored(s));
       } catch (e) {
         onInvalid?.(`${s.metadata.namespace}/${s.metadata.name}`, isSealedSecretsError(e) ? e.message : (e as Error).message);
       }
     }
+    for (const s of new Set(retired)) {
+      // A retired key Secret that cannot be read names no key: nothing is dropped for it.
+      try {
+        onRetired?.(publicKeyFingerprint(keyFromSecret(s, 'key store').publicKey), `${s.metadata.namespace}/${s.metadata.name}`);
+      } catch {
+        // ignored
+      }
+    }
     return out;
   }
 
   /** Only the leader (the Lease) rotates with this store; the check below narrows the window further. */
-  async createIfNewest(expectedNewest: string | undefined, key: NewKey): Promise<StoredKey | undefined> {
-    const keys = await this.load();
-    const newest = [...keys].sort((a, b) => b.notBefore - a.notBefore)[0];
-    if (newest?.fingerprint !== expectedNewest) return undefined;
+  async createIfNoNewKey(known: Iterable<string>, key: NewKey): Promise<StoredKey | undefined> {
+    const k = new Set(known);
+    if ((await this.load()).some((x) => !k.has(x.fingerprint))) return undefined;
     return this.#create(key);
   }
 
   async importKey(key: NewKey): Promise<StoredKey | 'exists'> {
+    checkCertificateBelongs(key.publicKey, key.certificatePem, 'key to import');
     const fp = publicKeyFingerprint(key.publicKey);
     if ((await this.load()).some((k) => k.fingerprint === fp)) return 'exists';
     return this.#create(key);
   }
 
   async retire(fingerprint: string): Promise<void> {
-    const k = (await this.load()).find((x) => x.fingerprint === fingerprint);
-    if (!k) throw new SealedSecretsError('ERR_KEY_STORE', `no active key ${fingerprint} in ${this.o.namespace}`);
-    const name = k.id.slice(k.id.indexOf('/') + 1);
-    await this.client.request({
-      method: 'PATCH',
-      path: paths.secret(this.o.namespace, name),
-      contentType: 'application/merge-patch+json',
-      body: { metadata: { labels: { [LABEL_SEALING_KEY]: 'retired' } } },
-    });
+    const ks = (await this.load()).filter((x) => x.fingerprint === fingerprint);
+    if (!ks.length) throw new SealedSecretsError('ERR_KEY_STORE', `no active key ${fingerprint} in ${this.o.namespace}`);
+    // Every Secret holding it (a key restored twice has two): one left active would keep it loaded.
+    for (const k of ks) {
+      await this.client.request({
+        method: 'PATCH',
+        path: paths.secret(this.o.namespace, k.id.slice(k.id.indexOf('/') + 1)),
+        contentType: 'application/merge-patch+json',
+        body: { metadata: { labels: { [LABEL_SEALING_KEY]: 'retired' } } },
+      });
+    }
   }
 
   async #create(key: NewKey): Promise<StoredKey> {

@@ -16,10 +16,14 @@
 import { randomBytes } from 'node:crypto';
 import nodeVault from 'node-vault';
 import { SealedSecretsError, parseCertificatePem, parsePrivateKeyPem, privateKeyToPem, publicKeyFingerprint } from '../../src/index.js';
-import type { KeyStore, NewKey, StoredKey } from './key-store.js';
+import { checkVaultAddress } from '../config.js';
+import { checkCertificateBelongs, type KeyStore, type NewKey, type StoredKey } from './key-store.js';
 
 export interface VaultConnection {
+  /** https, or http on loopback only (checkVaultAddress). */
   address: string;
+  /** VAULT_SKIP_VERIFY, parsed by the caller (parseEnvBool); node-vault's own reading of it is overridden. */
+  skipVerify?: boolean;
   /** A token, or undefined with Kubernetes auth. Never from a flag: env or file. */
   token?: string;
   caCert?: string;
@@ -67,6 +71,7 @@ function vaultFailure(e: unknown, what: string, address: string): SealedSecretsE
   const hint =
     status === 403 ? 'check the token or the Kubernetes auth role and its policy (read, create and list under the key path)' :
     status === 503 ? 'Vault is sealed or unavailable: unseal it' :
+    !status && /CERT|SELF_SIGNED|SIGNATURE|ALTNAME/.test(err.code ?? '') ? `Vault's TLS certificate was not accepted: set VAULT_CACERT to the CA that signed it (and check that VAULT_ADDR (${address}) names the host it was issued for)` :
     !status ? `check VAULT_ADDR (${address}) and the network` : undefined;
   return new SealedSecretsError('ERR_KEY_STORE', `Vault ${what} failed: ${reason}`, hint ? { hint } : undefined);
 }
@@ -84,9 +89,13 @@ export class VaultKeyStore implements KeyStore {
   errors = 0;
 
   constructor(conn: VaultConnection, options: VaultKeyStoreOptions) {
+    checkVaultAddress(conn.address);
     this.#conn = conn;
     this.#o = { ...options, pathPrefix: options.pathPrefix.endsWith('/') ? options.pathPrefix : `${options.pathPrefix}/` };
+    const strictSSL = conn.skipVerify !== true;
     const vaultOptions: Record<string, unknown> = {
+      // node-vault's debug output (DEBUG=node-vault) prints request bodies: private keys, the JWT.
+      debug: () => undefined,
       apiVersion: 'v1',
       endpoint: conn.address,
       token: conn.token,
@@ -94,9 +103,15 @@ export class VaultKeyStore implements KeyStore {
       // Node's HTTP server (and some proxies) refuse LIST: list with GET ?list=true, which Vault accepts.
       noCustomHTTPVerbs: true,
       kubernetesPath: conn.kubernetesMount ?? 'kubernetes',
-      requestOptions: { timeout: conn.timeoutMs ?? 10_000, ...(conn.caCert ? { ca: conn.caCert } : {}) },
+      // node-vault turns any non-empty VAULT_SKIP_VERIFY (even "false") into no verification: decide here.
+      rpDefaults: { strictSSL },
+      requestOptions: { timeout: conn.timeoutMs ?? 10_000, strictSSL, ...(conn.caCert ? { ca: conn.caCert } : {}) },
     };
     this.#client = nodeVault(vaultOptions as never) as unknown as VaultClient;
+    // Nor do its other environment defaults (VAULT_PREFIX, VAULT_TOKEN with Kubernetes auth) apply.
+    const c = this.#client as unknown as { pathPrefix: string; token: string | undefined };
+    c.pathPrefix = '';
+    c.token = conn.token;
   }
 
   #now(): number {
@@ -210,7 +225,7 @@ export class VaultKeyStore implements KeyStore {
     };
   }
 
-  async load(onInvalid?: (id: string, reason: string) => void): Promise<StoredKey[]> {
+  async load(onInvalid?: (id: string, reason: string) => void, onRetired?: (fingerprint: string, id: string) => void): Promise<StoredKey[]> {
     const base = `${this.#o.mount}/metadata/${this.#o.pathPrefix.replace(/\/+$/, '')}`;
     const listed = await this.#call('list of keys', () => this.#client.list(base), true);
     const names = (listed?.data.keys ?? []).filter((n) => !n.endsWith('/'));
@@ -219,7 +234,15 @@ export class VaultKeyStore implements KeyStore {
       const r = await this.#call(`read of key ${name}`, () => this.#client.read(`${this.#o.mount}/data/${this.#o.pathPrefix}${name}`), true);
       if (!r) continue;
       const e = r.data.data as unknown as Entry;
-      if (e.state === 'retired') continue;
+      if (e.state === 'retired') {
+        // By its certificate's key (what a holder knows it by), else by its fingerprint field.
+        try {
+          onRetired?.(publicKeyFingerprint(parseCertificatePem(e['tls.crt'], name).publicKey), `vault:${this.#o.pathPrefix}${name}`);
+        } catch {
+          if (typeof e.fingerprint === 'string' && e.fingerprint) onRetired?.(e.fingerprint, `vault:${this.#o.pathPrefix}${name}`);
+        }
+        continue;
+      }
       try {
         out.push(this.#toStored(name, e));
       } catch (err) {
@@ -250,41 +273,52 @@ export class VaultKeyStore implements KeyStore {
     await this.#call(`write of key ${name}`, () => this.#client.write(`${this.#o.mount}/data/${this.#o.pathPrefix}${name}`, { options: { cas: 0 }, data: entry }));
   }
 
-  async createIfNewest(expectedNewest: string | undefined, key: NewKey): Promise<StoredKey | undefined> {
+  /**
+   * The head serializes rotators by its version alone: read it, check that no key unknown to the
+   * caller is stored, then claim it with check-and-set at the version read. A key stored before the
+   * head was read is seen by the check; one stored after moved the head, and the claim fails. What
+   * the head says is informational: a head left dangling (a rotator that died after its claim, or
+   * after writing its key but before moving the head; a head naming a key that is gone after a wipe
+   * and restore; keys imported without it) never blocks a rotation, and the next one rewrites it.
+   */
+  async createIfNoNewKey(known: Iterable<string>, key: NewKey): Promise<StoredKey | undefined> {
     const head = await this.#call('read of the rotation head', () => this.#client.read(this.#headPath), true);
     const version = head?.data.metadata.version ?? 0;
-    const newest = head?.data.data['newest'] as string | undefined;
-    if (version > 0 && newest !== expectedNewest) return undefined;
-    if (version === 0 && expectedNewest !== undefined && (await this.load()).every((k) => k.fingerprint !== expectedNewest)) return undefined;
+    const k = new Set(known);
+    if ((await this.load()).some((x) => !k.has(x.fingerprint))) return undefined;
     const name = this.#newName();
     // Claim first: of racing rotators, only the one whose check-and-set lands goes on.
     try {
-      await this.#call('claim of the rotation head', () => this.#client.write(this.#headPath, { options: { cas: version }, data: { newest: expectedNewest ?? '', claim: name, claimedAt: new Date(this.#now()).toISOString() } }));
+      await this.#call('claim of the rotation head', () => this.#client.write(this.#headPath, { options: { cas: version }, data: { newest: String(head?.data.data['newest'] ?? ''), claim: name, claimedAt: new Date(this.#now()).toISOString() } }));
     } catch (e) {
       if (e instanceof SealedSecretsError && /check-and-set/.test(e.message)) return undefined;
       throw e;
     }
     const entry = this.#entry(key);
     await this.#writeNew(name, entry);
-    await this.#call('update of the rotation head', () => this.#client.write(this.#headPath, { options: { cas: version + 1 }, data: { newest: entry.fingerprint } }));
+    await this.#call('update of the rotation head', () => this.#client.write(this.#headPath, { options: { cas: version + 1 }, data: { newest: entry.fingerprint, key: name } }));
     return this.#toStored(name, entry);
   }
 
   async retire(fingerprint: string): Promise<void> {
     const base = `${this.#o.mount}/metadata/${this.#o.pathPrefix.replace(/\/+$/, '')}`;
     const listed = await this.#call('list of keys', () => this.#client.list(base), true);
+    let retired = 0;
+    // Every entry holding it (a key imported twice has two): one left active would keep it loaded.
     for (const name of (listed?.data.keys ?? []).filter((n) => !n.endsWith('/'))) {
       const path = `${this.#o.mount}/data/${this.#o.pathPrefix}${name}`;
       const r = await this.#call(`read of key ${name}`, () => this.#client.read(path), true);
       const e = r?.data.data as unknown as Entry | undefined;
       if (!r || !e || e.fingerprint !== fingerprint || e.state === 'retired') continue;
       await this.#call(`retire of key ${name}`, () => this.#client.write(path, { options: { cas: r.data.metadata.version }, data: { ...e, state: 'retired', retired: new Date(this.#now()).toISOString() } }));
-      return;
+      retired++;
     }
+    if (retired) return;
     throw new SealedSecretsError('ERR_KEY_STORE', `no active key ${fingerprint} in Vault under ${this.#o.pathPrefix}`);
   }
 
   async importKey(key: NewKey): Promise<StoredKey | 'exists'> {
+    checkCertificateBelongs(key.publicKey, key.certificatePem, 'key to import');
     const fp = publicKeyFingerprint(key.publicKey);
     if ((await this.load()).some((k) => k.fingerprint === fp)) return 'exists';
     const name = this.#newName();

@@ -1,7 +1,7 @@
 /** sealed-secrets-keys against a real API server (Kubernetes key store) and the Vault test server. */
 import { execFile } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths } from '../../controller/kube/client.js';
@@ -86,6 +86,20 @@ describe('sealed-secrets-keys', () => {
     const keySecrets = await cluster.admin.request<{ items: Secret[] }>({ method: 'GET', path: paths.secrets('kube-system'), query: { labelSelector: 'sealedsecrets.bitnami.com/sealed-secrets-key' } });
     expect(keySecrets.items.map((s) => s.metadata.labels!['sealedsecrets.bitnami.com/sealed-secrets-key']).sort()).toEqual(['active', 'retired']);
     expect((await list()).keys.map((k) => k.fingerprint)).toEqual([fp2]);
+    // The running controller drops the retired key (it used to hold it until a restart).
+    await waitFor(async () => (await ctrl.metric('sealed_secrets_controller_keys')) === 1, 20_000, 'the controller to drop the retired key');
+    expect(publicKeyFingerprint(createPublicKey(await (await fetch(`${ctrl.url}/v1/cert.pem`)).text()))).toBe(fp2);
+
+    // A key Secret whose tls.crt is another key's is refused, and nothing of the file is restored.
+    const items = (JSON.parse(readFileSync(backup, 'utf8')) as { items: Secret[] }).items;
+    const swapped = { ...items[0]!, metadata: { ...items[0]!.metadata, name: 'swapped-key' }, data: { ...items[0]!.data, 'tls.crt': items[1]!.data!['tls.crt']! } };
+    const bad = join(dir, 'bad-backup.json');
+    writeFileSync(bad, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [items[1], swapped] }));
+    const refusedRestore = await keysCli(['restore', bad]);
+    expect(refusedRestore.code).toBe(1);
+    expect(refusedRestore.stderr).toBe(`error: ${bad}: Secret kube-system/swapped-key: tls.crt does not belong to tls.key; the certificate must be the one made for this private key\n`);
+    const afterRefusal = await cluster.admin.request<{ items: Secret[] }>({ method: 'GET', path: paths.secrets('kube-system'), query: { labelSelector: 'sealedsecrets.bitnami.com/sealed-secrets-key' } });
+    expect(afterRefusal.items).toHaveLength(2);
     // Everything still unseals.
     await waitFor(async () => {
       const s = await cluster.admin.request<Secret>({ method: 'GET', path: paths.secret('app', 'beta') }).catch(() => undefined);

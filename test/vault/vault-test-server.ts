@@ -11,6 +11,7 @@
  * same port), seal()/unseal(), slow(ms).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
@@ -34,6 +35,8 @@ export interface VaultTestServerOptions {
   mount?: string;
   namespace?: string;
   now?: () => number;
+  /** Serve https with this key and certificate (PEM) instead of plain http. */
+  tls?: { key: string; cert: string };
 }
 
 export class VaultTestServer {
@@ -48,6 +51,7 @@ export class VaultTestServer {
   #delayMs = 0;
   readonly #namespace: string | undefined;
   readonly #now: () => number;
+  readonly #tls: { key: string; cert: string } | undefined;
   /** Requests seen, by "METHOD path", for assertions. */
   readonly requests: string[] = [];
 
@@ -55,10 +59,11 @@ export class VaultTestServer {
     this.mount = options.mount ?? 'secret';
     this.#namespace = options.namespace;
     this.#now = options.now ?? Date.now;
+    this.#tls = options.tls;
   }
 
   get address(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#tls ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
   }
 
   addToken(token: string, paths: string[] = ['*'], opts: { renewable?: boolean; ttl?: number } = {}): void {
@@ -74,8 +79,9 @@ export class VaultTestServer {
   }
 
   async #listen(port: number): Promise<void> {
-    const server = createServer((req, res) => void this.#handle(req, res));
-    server.on('connection', (s) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    const server: Server = this.#tls ? createHttpsServer({ key: this.#tls.key, cert: this.#tls.cert }, handler) : createServer(handler);
+    server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
     });
@@ -117,6 +123,22 @@ export class VaultTestServer {
     const v = this.#kv.get(path);
     const last = v?.[v.length - 1];
     return last && !last.deletion_time && !last.destroyed ? (last.data ?? undefined) : undefined;
+  }
+
+  /** Test access: writes a new version of an entry, as another client would (no check-and-set). */
+  put(path: string, data: Record<string, unknown>): void {
+    const v: Version = { data, created_time: new Date(this.#now()).toISOString(), deletion_time: '', destroyed: false };
+    this.#kv.set(path, [...(this.#kv.get(path) ?? []), v]);
+  }
+
+  /** Test access: deletes an entry and all its versions (metadata delete). */
+  remove(path: string): void {
+    this.#kv.delete(path);
+  }
+
+  /** Test access: the paths of live entries under a prefix. */
+  paths(prefix = ''): string[] {
+    return [...this.#kv.keys()].filter((k) => k.startsWith(prefix) && this.entry(k)).sort();
   }
 
   wipe(): void {
