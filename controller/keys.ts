@@ -4,7 +4,7 @@
  * newest one serving /v1/cert.pem. The leader generates the first key and
  * renews keys on schedule; a key is never removed.
  */
-import { createHmac } from 'node:crypto';
+import { X509Certificate, createHmac } from 'node:crypto';
 import {
   buildSelfSignedCertificate,
   generateRsaKeyPair,
@@ -90,6 +90,9 @@ export class KeyManager {
     for (const k of this.#keys) this.metrics.keyAge.set({ fingerprint: k.fingerprint }, Math.round((now - k.createdAt) / 1000));
     const next = this.nextRenewalInMs();
     if (next !== undefined) this.metrics.nextRotation.set(Math.round(next / 1000));
+    for (const [key, k] of [['sealing', this.sealingKey()], ['newest', this.newest()]] as const) {
+      if (k) this.metrics.certificateExpiry.set({ key }, Math.round(Date.parse(new X509Certificate(k.certificatePem).validTo) / 1000));
+    }
   }
 
   /** When the last successful reload happened, and the error since, for readiness and metrics. */
