@@ -90,6 +90,7 @@ export class KeyManager {
     for (const k of this.#keys) this.metrics.keyAge.set({ fingerprint: k.fingerprint }, Math.round((now - k.createdAt) / 1000));
     const next = this.nextRenewalInMs();
     if (next !== undefined) this.metrics.nextRotation.set(Math.round(next / 1000));
+    this.metrics.keyStoreErrors.inc({ store: this.store.kind }, 0);
     for (const [key, k] of [['sealing', this.sealingKey()], ['newest', this.newest()]] as const) {
       if (k) this.metrics.certificateExpiry.set({ key }, Math.round(Date.parse(new X509Certificate(k.certificatePem).validTo) / 1000));
     }
