@@ -2,7 +2,7 @@
  * Screenshots of the dashboard's panel queries evaluated by a real Prometheus on real data
  * (docs/dashboard/*.png). There is no Grafana here (not in Debian's archive, not on npm), so the
  * queries of deploy/components/grafana-dashboard are shown in Prometheus' own web UI instead,
- * one page per dashboard row, each query as a graph (instant table panels as a table).
+ * one PNG per panel, each of its queries as a graph (instant table panels as a table).
  *
  * What it runs: the local control plane, the controller (RSA-2048) with the ServiceAccount's
  * token, SealedSecrets created in bursts (some broken, then fixed), HTTP requests, a key rotation
@@ -76,35 +76,34 @@ async function main(): Promise<void> {
     const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
     // Prometheus' rate over 1m at a 1 s scrape: close to what Grafana's $__rate_interval gives.
     const queries = dashboardQueries(dash, '1m');
-    const rows: { title: string; ids: number[] }[] = [];
-    for (const p of dash.panels) {
-      if (p.type === 'row') rows.push({ title: p.title, ids: [] });
-      else rows[rows.length - 1]!.ids.push(p.id);
-    }
+    rmSync(OUT, { recursive: true, force: true });
     mkdirSync(OUT, { recursive: true });
     const profile = join(tmp, 'chromium-profile');
-    for (const row of rows) {
-      const qs = queries.filter((q) => row.ids.includes(q.panelId));
+    const panels = dash.panels.filter((p) => p.type !== 'row');
+    for (const [i, panel] of panels.entries()) {
+      const qs = queries.filter((q) => q.panelId === panel.id);
       const params = new URLSearchParams();
-      qs.forEach((q, i) => {
-        params.set(`g${i}.expr`, q.expr);
-        params.set(`g${i}.tab`, q.instant ? '1' : '0');
-        params.set(`g${i}.range_input`, '4m');
-        params.set(`g${i}.stacked`, '0');
+      qs.forEach((q, k) => {
+        params.set(`g${k}.expr`, q.expr);
+        params.set(`g${k}.tab`, q.instant ? '1' : '0');
+        params.set(`g${k}.range_input`, '4m');
+        params.set(`g${k}.stacked`, '0');
       });
       const url = `${prom.url}/graph?${params.toString()}`;
-      const file = join(OUT, `${row.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.png`);
+      const file = join(OUT, `${String(i + 1).padStart(2, '0')}-${panel.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/-$/, '')}.png`);
+      // One page per panel: each of its queries as a graph (an instant table panel as a table).
+      const height = 110 + qs.reduce((h, q) => h + (q.instant ? 260 : 690), 0);
       execFileSync(
         'chromium',
         [
           '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--user-data-dir=${profile}`,
           // Nothing but loopback: no component updates, no Safe Browsing, no DNS.
           '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-          `--window-size=1400,${200 + qs.length * 760}`, '--virtual-time-budget=20000', `--screenshot=${file}`, url,
+          `--window-size=1280,${height}`, '--virtual-time-budget=15000', `--screenshot=${file}`, url,
         ],
         { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 },
       );
-      log(`${file}: ${qs.length} queries (${[...new Set(qs.map((q) => q.panel))].join(', ')})`);
+      log(`${file}: ${panel.title} (${qs.length} queries)`);
     }
   } finally {
     await prom?.stop();
