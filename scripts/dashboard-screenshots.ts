@@ -71,6 +71,11 @@ async function main(): Promise<void> {
       if (round === 6) ctrl.proc.kill('SIGUSR1');
       await sleep(4000);
     }
+    // One left broken, so the not-Synced table has a row.
+    const last = seal('team-b', 'broken-last', 'x');
+    last.spec.encryptedData['a'] = Buffer.from('not a ciphertext for any key here').toString('base64');
+    await cluster.admin.request({ method: 'POST', path: paths.sealedSecrets('team-b'), body: last });
+    await sleep(5000);
     log(`${n} SealedSecrets created; taking screenshots`);
 
     const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
@@ -92,7 +97,7 @@ async function main(): Promise<void> {
       const url = `${prom.url}/graph?${params.toString()}`;
       const file = join(OUT, `${String(i + 1).padStart(2, '0')}-${panel.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/-$/, '')}.png`);
       // One page per panel: each of its queries as a graph (an instant table panel as a table).
-      const height = 110 + qs.reduce((h, q) => h + (q.instant ? 260 : 690), 0);
+      const height = 110 + qs.reduce((h, q) => h + (q.instant ? 420 : 690), 0);
       execFileSync(
         'chromium',
         [
