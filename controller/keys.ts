@@ -5,7 +5,7 @@
  * renews keys on schedule. A key is removed only when the store reports it
  * retired (sealed-secrets-keys retire); rotation and store outages never remove one.
  */
-import { createHmac } from 'node:crypto';
+import { X509Certificate, createHmac } from 'node:crypto';
 import {
   buildSelfSignedCertificate,
   generateRsaKeyPair,
@@ -98,6 +98,10 @@ export class KeyManager {
     const next = this.nextRenewalInMs();
     if (next !== undefined) this.metrics.nextRotation.set(Math.round(next / 1000));
     if (next !== undefined) this.metrics.keyRenewalOverdue.set(Math.round(this.renewalOverdueMs() / 1000));
+    this.metrics.keyStoreErrors.inc({ store: this.store.kind }, 0);
+    for (const [key, k] of [['sealing', this.sealingKey()], ['newest', this.newest()]] as const) {
+      if (k) this.metrics.certificateExpiry.set({ key }, Math.round(Date.parse(new X509Certificate(k.certificatePem).validTo) / 1000));
+    }
   }
 
   /** When the last successful reload happened, and the error since, for readiness and metrics. */

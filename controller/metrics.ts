@@ -25,6 +25,7 @@ export interface Metrics {
   keyAge: Gauge<'fingerprint'>;
   nextRotation: Gauge;
   keyRenewalOverdue: Gauge;
+  certificateExpiry: Gauge<'key'>;
   keyStoreErrors: Counter<'store'>;
 }
 
@@ -60,6 +61,12 @@ export function createMetrics(revision: string): Metrics {
     keyAge: new Gauge({ name: `${p}key_age_seconds`, help: 'Age of each sealing key, by fingerprint', labelNames: ['fingerprint'], registers: [registry] }),
     nextRotation: new Gauge({ name: `${p}next_key_rotation_seconds`, help: 'Seconds until the next scheduled key renewal (negative: overdue; absent: renewal disabled)', registers: [registry] }),
     keyRenewalOverdue: new Gauge({ name: `${p}key_renewal_overdue_seconds`, help: 'Seconds the scheduled key renewal is overdue without a new key (0: on schedule; absent: renewal disabled). Alert when above a few minutes', registers: [registry] }),
+    certificateExpiry: new Gauge({
+      name: `${p}certificate_expiry_timestamp_seconds`,
+      help: 'notAfter (Unix seconds) of the certificate served on /v1/cert.pem (key="sealing") and of the newest key\'s (key="newest")',
+      labelNames: ['key'],
+      registers: [registry],
+    }),
     keyStoreErrors: new Counter({ name: `${p}key_store_errors_total`, help: 'Failed calls to the key store (Kubernetes or Vault)', labelNames: ['store'], registers: [registry] }),
     reconciles: new Counter({ name: `${p}reconciles_total`, help: 'Reconciles by outcome (synced, unchanged, retry, retry-limited, failed, gone)', labelNames: ['outcome'], registers: [registry] }),
   };
