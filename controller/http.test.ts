@@ -213,3 +213,15 @@ describe('/readyz', () => {
     expect(readiness({ keys: 2, keyStoreFailing: false, cachesSynced: true, leader: true })).toEqual({ ok: true, detail: '2 keys, leader=true' });
   });
 });
+
+describe('rate-limit buckets', () => {
+  it('an IPv6 client gets one bucket per /64, an IPv4 client one per address', async () => {
+    const { bucketKey } = await import('./http.js');
+    expect(bucketKey('2001:db8:1:2:aaaa::1')).toBe(bucketKey('2001:db8:1:2:ffff:ffff:ffff:ffff'));
+    expect(bucketKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(bucketKey('2001:db8:1:3::1')).not.toBe(bucketKey('2001:db8:1:2::1'));
+    expect(bucketKey('::1')).toBe('0:0:0:0::/64');
+    expect(bucketKey('10.0.0.1')).toBe('10.0.0.1');
+    expect(bucketKey('10.0.0.2')).not.toBe(bucketKey('10.0.0.1'));
+  });
+});

@@ -118,6 +118,20 @@ export function clientAddress(req: IncomingMessage, trusted: BlockList | undefin
   return client;
 }
 
+/**
+ * The bucket a client address counts against: an IPv4 address itself, an IPv6 address its /64
+ * (one host commonly holds a whole /64, so per-address buckets would be unlimited buckets).
+ */
+export function bucketKey(addr: string): string {
+  if (isIP(addr) !== 6) return addr;
+  const [head, tail] = addr.toLowerCase().split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  // An embedded IPv4 tail (::ffff:1.2.3.4) is two groups; only the first four groups matter here.
+  const full = tail === undefined ? h : [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${full.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+}
+
 /** Per-client token buckets (upstream: throttled GCRA keyed by path and X-Forwarded-For; here by clientAddress()). */
 class ClientLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
@@ -293,7 +307,7 @@ export function createMainServer(d: HttpDeps): Server {
         case '/v1/verify':
         case '/v1/rotate': {
           only('POST');
-          if (!limiter.allow(`${url.pathname} ${clientAddress(req, trusted)}`)) {
+          if (!limiter.allow(`${url.pathname} ${bucketKey(clientAddress(req, trusted))}`)) {
             res.setHeader('retry-after', '1');
             return send(res, 429, 'too many requests: slow down\n');
           }

@@ -484,9 +484,15 @@ export class Reconciler {
   }
 }
 
-/** What the API server refuses the Secret write for in a way the placeholder may not share: its verdict on the object. */
+/**
+ * A refusal of the Secret write that may be a verdict on its content, which the placeholder
+ * may not share: any 4xx but a conflict (our cache was behind) or a rate limit. Admission
+ * webhooks that inspect data (policy engines) deny with 400 or 403 and may quote values.
+ * 5xx and network failures stay transient (retried), since falling back on an outage would
+ * freeze the old data.
+ */
 function refusedAsInvalid(e: unknown): boolean {
-  return e instanceof ApiError && (e.status === 422 || e.status === 400 || e.status === 413);
+  return e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 409 && e.status !== 429;
 }
 
 /**

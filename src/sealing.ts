@@ -411,7 +411,10 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
   const meta = ss.metadata;
   let secret: Secret;
   if (v1Plaintext) {
-    // The whole Secret is inside the ciphertext, so everything about it depends on the values.
+    // The whole Secret is inside the ciphertext, so everything about it depends on the values,
+    // and an attacker can paste any item's ciphertext here (the label is the same). Only its
+    // data (and type) are taken; its metadata (ownership annotations, resourceVersion, nesting)
+    // never reaches the API server or the reconciler.
     let parsed: unknown;
     try {
       parsed = JSON.parse(v1Plaintext.toString('utf8'));
@@ -421,16 +424,23 @@ export function buildSecret(ss: SealedSecret, plaintexts: ReadonlyMap<string, Bu
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new SealedSecretsError('ERR_VALUE', 'the deprecated spec.data does not hold a Secret', { hint: 'reseal it with a current kubeseal' });
     }
-    secret = parsed as Secret;
-    secret.metadata = secret.metadata && typeof secret.metadata === 'object' ? secret.metadata : {};
-    const data = secret.data && typeof secret.data === 'object' ? secret.data : {};
+    const inner = parsed as { type?: unknown; data?: unknown; stringData?: unknown };
     const decoded = new Map<string, Buffer>();
-    for (const [k, v] of Object.entries(data)) {
-      const b = typeof v === 'string' ? decodeBase64Strict(v) : 0;
-      if (typeof b === 'number' || !/^[-._a-zA-Z0-9]+$/.test(k)) throw new SealedSecretsError('ERR_VALUE', 'the deprecated spec.data holds a Secret with malformed data', { hint: 'reseal it with a current kubeseal' });
-      decoded.set(k, b);
+    const malformed = () => new SealedSecretsError('ERR_VALUE', 'the deprecated spec.data holds a Secret with malformed data', { hint: 'reseal it with a current kubeseal' });
+    for (const [field, binary] of [['data', true], ['stringData', false]] as const) {
+      const m = inner[field];
+      if (m === undefined || m === null) continue;
+      if (typeof m !== 'object' || Array.isArray(m)) throw malformed();
+      for (const [k, v] of Object.entries(m)) {
+        const b = typeof v !== 'string' ? 0 : binary ? decodeBase64Strict(v) : Buffer.from(v, 'utf8');
+        if (typeof b === 'number' || !/^[-._a-zA-Z0-9]+$/.test(k) || k.length > 253) throw malformed();
+        decoded.set(k, b);
+      }
     }
-    checkValues(decoded, typeof secret.type === 'string' ? secret.type : undefined, true);
+    const type = typeof inner.type === 'string' && inner.type.length <= 253 ? inner.type : undefined;
+    checkValues(decoded, type, true);
+    secret = { metadata: {}, data: Object.fromEntries([...decoded.keys()].sort().map((k) => [k, decoded.get(k)!.toString('base64')])) };
+    if (type) secret.type = type;
   } else {
     const template = ss.spec.template ?? {};
     const tmeta = template.metadata && typeof template.metadata === 'object' ? structuredClone(template.metadata) : {};

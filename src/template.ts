@@ -489,7 +489,9 @@ const FUNCS: Record<string, FnSpec> = {
     // strings.Replace(s, old, new, -1) on bytes, as Go does; the result's size is known before it is built.
     const [from, to, s] = a.map((v) => needString(v, 'replace')) as [Buffer, Buffer, Buffer];
     if (from.length === 0) return s;
-    budget.scan(s.length + from.length + to.length);
+    // A search can compare up to |s| x |from| bytes (V8's indexOf does, for long needles that
+    // mismatch late): charged as that, in 8-byte units, before searching.
+    budget.scan(s.length * Math.ceil(from.length / 8) + from.length + to.length);
     // Counting costs CPU per occurrence, and the result's size grows with each: both are charged
     // as the count goes, so a value full of matches is stopped early instead of counted out.
     const at: number[] = [];
