@@ -7,7 +7,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { SealedSecretsError, objectRef, type SealedSecret } from '../src/index.js';
+import { SealedSecretsError, describeForeignError, objectRef, type SealedSecret } from '../src/index.js';
 import type { KubesealArgs } from './parser.js';
 
 export interface ControllerProxy {
@@ -23,7 +23,7 @@ export async function connectToController(args: KubesealArgs): Promise<Controlle
     else kc.loadFromDefault();
     if (args.context) kc.setCurrentContext(args.context);
   } catch (e) {
-    throw new SealedSecretsError('ERR_UNAVAILABLE', `cannot load the kubeconfig: ${(e as Error).message}`, { hint: 'pass --kubeconfig, or --cert to seal offline' });
+    throw new SealedSecretsError('ERR_UNAVAILABLE', `cannot load the kubeconfig: ${describeForeignError(e)}`, { hint: 'pass --kubeconfig, or --cert to seal offline' });
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new SealedSecretsError('ERR_UNAVAILABLE', 'the kubeconfig has no current cluster', { hint: 'pass --kubeconfig and --context, or --cert to seal offline' });
@@ -43,7 +43,7 @@ export async function connectToController(args: KubesealArgs): Promise<Controlle
     try {
       await kc.applyToHTTPSOptions(opts as never);
     } catch (e) {
-      throw new SealedSecretsError('ERR_UNAVAILABLE', `cannot connect to the API server ${url.origin}: ${(e as Error).message}`, {
+      throw new SealedSecretsError('ERR_UNAVAILABLE', `cannot connect to the API server ${url.origin}: ${describeForeignError(e)}`, {
         hint: 'check the kubeconfig (--kubeconfig, --context), or pass --cert to seal offline',
       });
     }

@@ -58,6 +58,19 @@ function parseJsonStream(text: string, source: string): unknown[] {
   return out;
 }
 
+/** Fixed texts for the yaml library's error codes (others are said by their code). */
+const YAML_ERRORS: Record<string, string> = {
+  BAD_DQ_ESCAPE: 'an invalid escape sequence in a double-quoted string',
+  TAG_RESOLVE_FAILED: 'a tag that cannot be resolved',
+  DUPLICATE_KEY: 'map keys must be unique',
+  BAD_INDENT: 'bad indentation',
+  MISSING_CHAR: 'a missing closing character',
+  MULTILINE_IMPLICIT_KEY: 'an implicit key that spans lines',
+  UNEXPECTED_TOKEN: 'an unexpected token',
+  BLOCK_AS_IMPLICIT_KEY: 'a block used as an implicit key',
+  ALIAS_PROPS: 'an alias with properties',
+};
+
 async function parseYamlStream(text: string, source: string): Promise<unknown[]> {
   const { parseAllDocuments } = await import('yaml');
   const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
@@ -70,7 +83,9 @@ async function parseYamlStream(text: string, source: string): Promise<unknown[]>
       const before = text.slice(0, err.pos[0]);
       const line = before.split('\n').length;
       const where = ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
-      const what = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      // The library's messages quote what they stumbled on (an escape, a tag), which may be a
+      // secret value: the error's code says what is wrong in fixed words.
+      const what = YAML_ERRORS[err.code] ?? err.code.toLowerCase().replaceAll('_', ' ');
       throw new SealedSecretsError('ERR_INVALID_INPUT', `${source}: invalid YAML in document ${n + 1}${where}: ${what}`, {
         hint: 'check the input is a Kubernetes object in JSON or YAML',
       });

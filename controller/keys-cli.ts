@@ -18,6 +18,7 @@ import {
   SealedSecretsError,
   argsFromEnv,
   buildSelfSignedCertificate,
+  describeForeignError,
   generateRsaKeyPair,
   isKeySize,
   isSealedSecretsError,
@@ -92,7 +93,7 @@ async function sealedSecrets(a: Args): Promise<SealedSecret[] | undefined> {
     const list = await kube(a).request<{ items: SealedSecret[] }>({ method: 'GET', path: paths.sealedSecrets() });
     return list.items;
   } catch (e) {
-    process.stderr.write(`warning: cannot list SealedSecrets in the cluster (${(e as Error).message}); usage is unknown\n`);
+    process.stderr.write(`warning: cannot list SealedSecrets in the cluster (${describeForeignError(e)}); usage is unknown\n`);
     return undefined;
   }
 }

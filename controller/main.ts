@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { KubeConfig } from './kube/kubeconfig.js';
-import { LABEL_SEALING_KEY, argsFromEnv, type SealedSecret } from '../src/index.js';
+import { LABEL_SEALING_KEY, argsFromEnv, describeForeignError, type SealedSecret } from '../src/index.js';
 import { CONTROLLER_FLAGS, buildControllerParser, configFromArgs, type ControllerConfig } from './config.js';
 import { assembleController } from './assemble.js';
 import { EventRecorder } from './events.js';
@@ -87,7 +87,7 @@ async function main(): Promise<number | undefined> {
     if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
     else kc.loadFromDefault();
   } catch (e) {
-    log.error('cannot load the Kubernetes configuration', { kubeconfig: config.kubeconfig ?? '(default)', error: (e as Error).message });
+    log.error('cannot load the Kubernetes configuration', { kubeconfig: config.kubeconfig ?? '(default)', error: describeForeignError(e) });
     return 1;
   }
   const client = new KubeClient(kc, { qps: config.kubeclientQps, burst: config.kubeclientBurst, userAgent: `sealed-secrets-ts/${VERSION}` });

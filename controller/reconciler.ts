@@ -167,8 +167,15 @@ function managedContent(secret: Secret, ss: SealedSecret, patch: boolean): unkno
   };
 }
 
+/**
+ * The keyed MAC of the managed content, bound to this SealedSecret version (namespace, name,
+ * uid and source hash): equal content in two Secrets never gives equal MACs, so a reader of
+ * annotations (an Argo CD UI) cannot test a guess by sealing it elsewhere and comparing MACs.
+ * One SealedSecret version builds one content, so the MAC says nothing the spec does not.
+ */
 export function contentMac(macKey: Buffer, secret: Secret, ss: SealedSecret, patch: boolean): string {
-  return createHmac('sha256', macKey).update(canonical(managedContent(secret, ss, patch))).digest('base64url');
+  const bound = { v: 2, ns: ss.metadata.namespace ?? '', name: ss.metadata.name ?? '', uid: ss.metadata.uid ?? '', source: sourceHash(ss) };
+  return createHmac('sha256', macKey).update(canonical(bound)).update('\n').update(canonical(managedContent(secret, ss, patch))).digest('base64url');
 }
 
 function macEquals(a: string | undefined, b: string): boolean {
@@ -334,7 +341,8 @@ export class Reconciler {
         // shape (type, required keys, metadata) and values chosen to pass: if it is refused too,
         // the refusal is public and its message (about the placeholder) goes to status; if it is
         // accepted, the values were refused, which only the Secret's readers may learn.
-        valueError = new SealedSecretsError('ERR_VALUE', `the API server refused the Secret: ${(e as Error).message}`, { hint: 'check that the sealed values are what the Secret type needs' });
+        // Its status and reason only: its message may quote the value, and annotations are seen by metadata readers.
+        valueError = new SealedSecretsError('ERR_VALUE', `the API server refused the Secret the values made (HTTP ${(e as ApiError).status} ${(e as ApiError).reason || 'refused'})`, { hint: 'check that the sealed values are what the Secret type needs' });
         await write(this.#desired(ss, placeholderSecret(ss), existing, valueError));
       }
     } catch (e) {

@@ -116,3 +116,25 @@ export function fromErrorJSON(j: ErrorJSON): SealedSecretsError {
   const code = (ERROR_CODES as readonly string[]).includes(j.code) ? j.code : 'ERR_WORKER';
   return new SealedSecretsError(code, String(j.message), j.hint === undefined ? undefined : { hint: j.hint });
 }
+
+/**
+ * A description of a foreign error (a library's, a parser's, a plugin's) that quotes none of
+ * the input it was handling: YAML and JSON parsers put a snippet of the source in their
+ * message (a kubeconfig's token, a Secret's value), exec plugins their stderr. Gives the
+ * error's code, or a parser's reason with its line and column, or its type: never its message.
+ */
+export function describeForeignError(e: unknown): string {
+  if (e instanceof SealedSecretsError) return e.message;
+  const x = e as { code?: unknown; name?: unknown; reason?: unknown; mark?: { line?: unknown; column?: unknown }; status?: unknown };
+  if (x && typeof x === 'object') {
+    if (typeof x.code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(x.code)) return x.code;
+    if (x.mark && typeof x.mark.line === 'number') {
+      const reason = typeof x.reason === 'string' && /^[\w ,.'()-]{1,80}$/.test(x.reason) ? x.reason : 'invalid YAML';
+      return `${reason} at line ${x.mark.line + 1}, column ${Number(x.mark.column ?? 0) + 1}`;
+    }
+    if (typeof x.status === 'number') return `HTTP ${x.status}`;
+    if (typeof x.name === 'string' && /^\w{1,40}$/.test(x.name)) return x.name;
+  }
+  return 'unknown error';
+}
+

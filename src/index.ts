@@ -5,6 +5,7 @@
 export {
   ERROR_CODES,
   SealedSecretsError,
+  describeForeignError,
   fromErrorJSON,
   inContext,
   isSealedSecretsError,

@@ -138,7 +138,7 @@ export function sealSecret(secret: Secret, key: SealingKey, options: SealOptions
   for (const [k, v] of Object.entries(data)) {
     const bytes = decodeBase64Strict(v);
     if (typeof bytes === 'number') {
-      throw new SealedSecretsError('ERR_BAD_BASE64', `Secret ${objectRef(meta)}: data["${k}"] is not valid base64 (at byte ${bytes})`, {
+      throw new SealedSecretsError('ERR_BAD_BASE64', `Secret ${objectRef(meta)}: data["${k}"] is not valid base64`, {
         hint: 'values under data are base64; put plain text under stringData instead',
       });
     }

@@ -430,7 +430,8 @@ const FUNCS: Record<string, FnSpec> = {
           out.push(Buffer.from(verb === 'X' ? hex.toUpperCase() : hex));
           break;
         }
-        default: throw new EvalError(`printf: verb %${verb ?? ''} is not supported (use %s %v %d %q %x %X %%)`);
+        // Fixed text: the format may come from the values, and this message reaches the Secret's annotation.
+        default: throw new EvalError('printf: the format has a verb that is not supported (use %s %v %d %q %x %X %%)');
       }
     }
     push(f.subarray(Math.min(from, f.length)));

@@ -1,0 +1,89 @@
+/**
+ * Third adversarial review (fails while the hole is open): a prefix oracle read from the
+ * metrics endpoint, one reconcile per guess.
+ *
+ * SECURITY.md accepts a bounded timing channel because "status times are whole seconds as
+ * upstream's, so one observation carries little". But sealed_secrets_controller_unseal_duration_seconds
+ * (a metric: observable under the first rule; Grafana dashboards are widely readable) observes
+ * each reconcile's time in the pool, template rendering included, in buckets from 1 ms to 10 s,
+ * and its _sum to the microsecond: one scrape before and one after a reconcile gives that
+ * reconcile's rendering time.
+ *
+ * And rendering time does depend on where a value fails: "every template is rendered even
+ * after one fails" holds across templates, not inside one. In
+ *
+ *   {{ trimPrefix "hunter2" .password | b64dec }}{{ HEAVY }}
+ *
+ * the value fails b64dec at once unless the guessed prefix is right (then the rest is "",
+ * valid base64) and HEAVY (two 1 MB searches the budget allows, about 20-25 ms on this machine)
+ * runs only then. Both outcomes are ERR_VALUEs, so status, Events and the other metrics match;
+ * the duration does not.
+ *
+ * Fix: do not export per-reconcile durations that include rendering (or only in coarse
+ * buckets far above the budget's worst case), and make a template that fails stop costing
+ * less: e.g. on the first ERR_VALUE keep evaluating the rest of that template against a dummy
+ * value, or pad every render to the budget's worst case (constant-time rendering).
+ */
+import { createHmac } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryApi } from '../../bench/memory-api.js';
+import { assembleController } from '../../controller/assemble.js';
+import { createLogger } from '../../controller/log.js';
+import { createMetrics } from '../../controller/metrics.js';
+import { UnsealPool } from '../../controller/unseal-pool.js';
+import { parsePrivateKeyPem, sealSecret } from '../../src/index.js';
+import { vectorKeys } from '../vectors.js';
+
+const WORKER = fileURLToPath(new URL('../../dist/unseal-worker.cjs', import.meta.url));
+const key = parsePrivateKeyPem(vectorKeys()[0]!.privateKeyPem, 'k');
+let pool: UnsealPool;
+
+beforeAll(async () => {
+  pool = new UnsealPool({ filename: WORKER, workers: 1 });
+  await pool.setKeys([{ ...key, orderingTime: 0 }]);
+});
+afterAll(() => pool.close());
+
+const grow = `(replace "x" "${'~'.repeat(1000)}" "${'x'.repeat(1000)}")`;
+const HEAVY = `{{ len (replace "${'~'.repeat(15)}b" "" ${grow}) }}{{ len (replace "${'~'.repeat(15)}b" "" ${grow}) }}`;
+const PROBE = `{{ trimPrefix "hunter2" .password | b64dec }}${HEAVY}`;
+
+/** Mean of unseal_duration_seconds over N reconciles of the probe, as a metrics reader computes it (ms). */
+async function meanDurationMs(password: string, n = 6): Promise<number> {
+  const api = new MemoryApi();
+  const metrics = createMetrics('review3dur');
+  for (let i = 0; i < n; i++) {
+    const ss = sealSecret({ metadata: { name: `p${i}`, namespace: 'team' }, stringData: { password } }, { publicKey: key.publicKey });
+    ss.spec.template = { ...ss.spec.template, data: { probe: PROBE } };
+    api.put('sealedsecrets', { ...ss, metadata: { ...ss.metadata, uid: `u${i}`, generation: 1 } } as never);
+  }
+  const { controller } = assembleController({
+    api,
+    pool,
+    log: createLogger({ level: 'error', format: 'json', write: () => {} }),
+    metrics,
+    macKey: () => createHmac('sha256', 'k').digest(),
+    events: { emit: () => {} },
+    controller: { concurrency: 1 },
+  });
+  controller.startInformers();
+  await controller.startWorkers();
+  await controller.idle();
+  controller.stop();
+  const text = await metrics.registry.metrics();
+  const sum = Number(/sealed_secrets_controller_unseal_duration_seconds_sum (\S+)/.exec(text)![1]);
+  const count = Number(/sealed_secrets_controller_unseal_duration_seconds_count (\S+)/.exec(text)![1]);
+  expect(count).toBe(n);
+  return (sum / count) * 1000;
+}
+
+describe('review3: the unseal duration metric is no oracle', () => {
+  it('a right and a wrong prefix guess take the same time as the metric shows it', async () => {
+    await meanDurationMs('warmup!', 2);
+    const right = await meanDurationMs('hunter2'); // HEAVY runs
+    const wrong = await meanDurationMs('qwerty9'); // b64dec fails first
+    console.log(`unseal_duration mean: right guess ${right.toFixed(1)} ms, wrong guess ${wrong.toFixed(1)} ms`);
+    expect(Math.abs(right - wrong)).toBeLessThan(5);
+  }, 120_000);
+});

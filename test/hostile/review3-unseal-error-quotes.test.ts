@@ -1,0 +1,72 @@
+/**
+ * Third adversarial review (fails while the hole is open): the unseal-error annotation quotes
+ * characters of the plaintext. SECURITY.md lets annotation readers (Argo CD's UI) see *that*
+ * a value error happened ("the Secret's shape"), but printf's "verb %h is not supported"
+ * message takes the verb from the format, and the format can be a value:
+ *
+ *   x: {{ printf (print "%" (trimPrefix "hun" .password)) "a" }}
+ *
+ * puts the value's 4th character in `sealed-secrets-ts.io/unseal-error`
+ * ("printf: verb %t is not supported ..."): a whole password in one reconcile per character,
+ * read by anyone who sees Secret metadata (unless the character is one of s v d q x X %,
+ * which the absence of the annotation also tells). The API server's own messages, which
+ * reconciler.ts also copies there ("the API server refused the Secret: ..." - "invalid
+ * character 'p' ..."), are the same kind of leak.
+ *
+ * Fix: the annotation (and every ERR_VALUE detail) must be fixed text per check, never derived
+ * from the value: "printf: unsupported verb", and for an API server refusal only its status/reason.
+ */
+import { createHmac } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryApi } from '../../bench/memory-api.js';
+import { assembleController } from '../../controller/assemble.js';
+import { createLogger } from '../../controller/log.js';
+import { createMetrics } from '../../controller/metrics.js';
+import { ANNOTATION_UNSEAL_ERROR } from '../../controller/reconciler.js';
+import { UnsealPool } from '../../controller/unseal-pool.js';
+import { parsePrivateKeyPem, sealSecret, type Secret } from '../../src/index.js';
+import { vectorKeys } from '../vectors.js';
+
+const WORKER = fileURLToPath(new URL('../../dist/unseal-worker.cjs', import.meta.url));
+const key = parsePrivateKeyPem(vectorKeys()[0]!.privateKeyPem, 'k');
+let pool: UnsealPool;
+
+beforeAll(async () => {
+  pool = new UnsealPool({ filename: WORKER, workers: 1 });
+  await pool.setKeys([{ ...key, orderingTime: 0 }]);
+});
+afterAll(() => pool.close());
+
+async function annotationFor(password: string, template: string): Promise<string | undefined> {
+  const api = new MemoryApi();
+  const ss = sealSecret({ metadata: { name: 'db', namespace: 'team' }, stringData: { password } }, { publicKey: key.publicKey });
+  ss.spec.template = { ...ss.spec.template, data: { x: template } };
+  api.put('sealedsecrets', { ...ss, metadata: { ...ss.metadata, uid: 'u1', generation: 1 } } as never);
+  const { controller } = assembleController({
+    api,
+    pool,
+    log: createLogger({ level: 'error', format: 'json', write: () => {} }),
+    metrics: createMetrics('review3err'),
+    macKey: () => createHmac('sha256', 'k').digest(),
+    events: { emit: () => {} },
+  });
+  controller.startInformers();
+  await controller.startWorkers();
+  await controller.idle();
+  controller.stop();
+  return (api.get('secrets', 'team/db') as unknown as Secret | undefined)?.metadata.annotations?.[ANNOTATION_UNSEAL_ERROR];
+}
+
+describe('review3: the unseal-error annotation never quotes a value', () => {
+  it('printf with a value-made format: the same annotation whatever the character', async () => {
+    const probe = '{{ printf (print "%" (trimPrefix "hun" .password)) "a" }}';
+    const a = await annotationFor('hunter2', probe); // 4th char 't'
+    const b = await annotationFor('hunber2', probe); // 4th char 'b'
+    expect(a, 'both are value errors').toBeDefined();
+    expect(b).toBeDefined();
+    console.log(`annotation A: ${a}\nannotation B: ${b}`);
+    expect(a).not.toMatch(/%t\b/);
+    expect(a).toEqual(b);
+  }, 60_000);
+});
