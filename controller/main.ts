@@ -161,8 +161,9 @@ async function main(): Promise<number | undefined> {
     rateLimit: config.rateLimit,
     rateLimitBurst: config.rateLimitBurst,
     trustedProxies: config.trustedProxies,
-    // verify and rotate hold at most as many pool tasks at once as the pool has threads.
-    maxInFlight: config.workers,
+    // verify and rotate hold at most one pool task fewer than the pool has threads.
+    // One worker is always left to reconciles: HTTP work cannot hold every worker.
+    maxInFlight: Math.max(1, config.workers - 1),
     readTimeoutMs: config.readTimeoutMs,
     writeTimeoutMs: config.writeTimeoutMs,
   };

@@ -567,13 +567,17 @@ export function verifySealedSecret(ss: SealedSecret, ring: KeyRing, options: Uns
     if (!r.plaintext) throw decryptError([]);
     return { rsaOperations: r.rsaOperations };
   }
-  const opened = openItems(plan, ring);
+  const opened = openItems(plan, ring, true);
   for (const p of opened.plaintexts.values()) p.fill(0);
   return { rsaOperations: opened.rsaOperations };
 }
 
-/** Decrypts every item of a plan; throws the uniform error naming every item no key opens. */
-function openItems(plan: UnsealPlan, ring: KeyRing): { plaintexts: Map<string, Buffer>; openedBy: Map<string, string>; rsaOperations: number } {
+/**
+ * Decrypts every item of a plan; throws the uniform error naming every item no key opens.
+ * `firstFailure`: stop at the first item no key opens (the HTTP endpoints: one request then
+ * costs at most one item's attempts with every key beyond what opens, not items x keys).
+ */
+function openItems(plan: UnsealPlan, ring: KeyRing, firstFailure = false): { plaintexts: Map<string, Buffer>; openedBy: Map<string, string>; rsaOperations: number } {
   const plaintexts = new Map<string, Buffer>();
   const openedBy = new Map<string, string>();
   const failed: string[] = [];
@@ -584,6 +588,7 @@ function openItems(plan: UnsealPlan, ring: KeyRing): { plaintexts: Map<string, B
     rsaOperations += r.rsaOperations;
     if (!r.plaintext) {
       failed.push(key);
+      if (firstFailure) break;
       continue;
     }
     plaintexts.set(key, r.plaintext);
@@ -646,7 +651,7 @@ export function reencryptSealedSecret(
   const newest = options.toFingerprint ? ring.get(options.toFingerprint) : ring.newest();
   if (!newest) throw new SealedSecretsError('ERR_NO_KEYS', 'the sealing key is not loaded yet; try again shortly');
   const out = structuredClone(ss);
-  const { plaintexts, openedBy, rsaOperations } = openItems(plan, ring);
+  const { plaintexts, openedBy, rsaOperations } = openItems(plan, ring, true);
   const encryptedData: Record<string, string> = {};
   for (const [key, plaintext] of plaintexts) {
     // Items already sealed for the newest key are kept as they are.
