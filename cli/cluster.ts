@@ -16,7 +16,7 @@ export interface ControllerProxy {
 }
 
 export async function connectToController(args: KubesealArgs): Promise<ControllerProxy> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kc = new KubeConfig();
   try {
     if (args.kubeconfig) kc.loadFromFile(args.kubeconfig);

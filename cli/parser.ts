@@ -7,7 +7,10 @@ import yargs, { type Argv } from 'yargs';
 import type { FlagSpec } from '../src/index.js';
 
 declare const __KUBESEAL_VERSION__: string | undefined;
+declare const __KUBESEAL_REVISION__: string | undefined;
 export const VERSION = typeof __KUBESEAL_VERSION__ === 'string' ? __KUBESEAL_VERSION__ : '0.0.0-dev';
+/** The git commit the binary was built from (scripts/build.mjs), `unknown` when built without one. */
+export const REVISION = typeof __KUBESEAL_REVISION__ === 'string' ? __KUBESEAL_REVISION__ : 'unknown';
 
 export const EXAMPLES: [string, string][] = [
   ['kubeseal --cert cert.pem < secret.yaml > sealed.yaml', 'Seal a Secret offline with the controller certificate'],
@@ -87,7 +90,8 @@ export function buildParser(argv: readonly string[]): Argv<KubesealArgs> {
     .example(EXAMPLES)
     .epilogue('Every flag can also be set as an environment variable SEALED_SECRETS_<FLAG>, e.g. SEALED_SECRETS_CERT.\nExit codes: 0 success, 1 failure, 2 usage error.')
     .strict()
-    .version('version', 'Show the version', `kubeseal version: ${VERSION}`)
+    // Upstream's first words (`kubeseal version: X`, so `awk '{print $3}'` still works), then the commit.
+    .version('version', 'Show the version', `kubeseal version: ${VERSION} (revision ${REVISION})`)
     .help()
     .alias('help', 'h')
     // No wrapping: examples and flag names stay whole, so they can be copied.

@@ -4,7 +4,7 @@
  * through src/index.ts, and src/ imports no client library (Kubernetes, Vault,
  * HTTP frameworks, threads) and node-forge only in the certificate builder.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -84,6 +84,21 @@ describe('dependency direction', () => {
     }).toString();
     expect(out).toContain('kind: SealedSecret');
     const loaded = readFileSync(trace, 'utf8').split('\n');
+    expect(loaded).toContain('file:kubeseal.cjs');
     expect(loaded.filter((m) => /forge|kubernetes|vault|piscina/.test(m))).toEqual([]);
+  });
+
+  it('a cluster mode does load the Kubernetes client, from the bundle beside kubeseal (the trace above sees it)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trace-'));
+    writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\ncurrent-context: c\n');
+    const trace = join(dir, 'trace.txt');
+    const r = spawnSync(process.execPath, ['-r', join(root, 'test/fixtures/trace-require.cjs'), join(root, 'dist/kubeseal.cjs'), '--fetch-cert', '--kubeconfig', join(dir, 'kubeconfig')], {
+      env: { ...process.env, TRACE_REQUIRE_FILE: trace },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toContain('cannot reach the API server');
+    const loaded = readFileSync(trace, 'utf8').split('\n');
+    expect(loaded).toContain('file:kubeseal-kubernetes-client.cjs');
+    expect(loaded.filter((m) => m.startsWith('@kubernetes/'))).toEqual([]);
   });
 });

@@ -2,9 +2,13 @@
  * Before any test: make sure the local Kubernetes binaries exist (built once per
  * machine from Debian's source package, ~8 minutes cold, cached afterwards), so
  * that e2e test files starting clusters in parallel never race to build them;
- * and Debian's `prometheus` package (promtool, the server) for the alert tests.
+ * Debian's `prometheus` package (promtool, the server) for the alert tests;
+ * and the single-file kubeseal (release/kubeseal-linux-x64: test/sea.test.ts and
+ * the e2e tests), built from dist/ by scripts/release.mjs on the cached Node of
+ * the image's line (~10 s when kubeseal changed, cached by input hash otherwise).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
@@ -14,4 +18,9 @@ export default function setup(): void {
   const script = fileURLToPath(new URL('../scripts/local-cluster.sh', import.meta.url));
   process.stderr.write('[global-setup] ensuring the local Kubernetes control plane binaries (first run on a machine builds them)\n');
   execFileSync('bash', [script, 'build'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 30 * 60_000 });
+  if (existsSync(fileURLToPath(new URL('../dist/kubeseal-sea.cjs', import.meta.url)))) {
+    execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/release.mjs', import.meta.url)), 'sea'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 10 * 60_000 });
+  } else {
+    process.stderr.write('[global-setup] dist/ is not built (npm run build): the single-file kubeseal tests will fail\n');
+  }
 }

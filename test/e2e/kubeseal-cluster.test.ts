@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { paths } from '../../controller/kube/client.js';
 import type { SealedSecret } from '../../src/index.js';
 import { kubeseal, tempDir } from '../cli-helpers.js';
+import { aloneCopy } from '../sea-helpers.js';
 import { applyManifests, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
 import { createTestHost, type TestHost } from './netns.js';
 
@@ -68,6 +69,20 @@ describe('kubeseal through the service proxy', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(await (await fetch(`${ctrl.url}/v1/cert.pem`)).text());
+  });
+
+  it('the single-file kubeseal, alone in an empty directory with no node on PATH, fetches the certificate and seals with it', async () => {
+    const alone = aloneCopy();
+    const fetched = alone.run(['--fetch-cert'], { env: env() });
+    expect(fetched.stderr).toBe('');
+    expect(fetched.code).toBe(0);
+    expect(fetched.stdout).toBe(await (await fetch(`${ctrl.url}/v1/cert.pem`)).text());
+    const sealed = alone.run([], { input: secretYaml('fetched-by-sea', 'v-sea-1'), env: env() });
+    expect(sealed.stderr).toBe('');
+    expect(sealed.code).toBe(0);
+    await cluster.admin.request({ method: 'POST', path: paths.sealedSecrets('default'), body: parseYaml(sealed.stdout) as SealedSecret });
+    const s = await waitFor(async () => cluster.admin.request<{ data: Record<string, string> }>({ method: 'GET', path: paths.secret('default', 'fetched-by-sea') }), 20_000, 'the Secret');
+    expect(Buffer.from(s.data['token']!, 'base64').toString()).toBe('v-sea-1');
   });
 
   it('seals without --cert by fetching the certificate, and the controller unseals the result', async () => {
