@@ -49,7 +49,7 @@ export function createMetrics(revision: string): Metrics {
     queueDepth: new Gauge({ name: `${p}queue_depth`, help: 'SealedSecrets waiting in the work queue, by lane (high: new and changed, low: resync)', labelNames: ['lane'], registers: [registry] }),
     unsealDuration: new Histogram({
       name: `${p}unseal_duration_seconds`,
-      help: 'Time to unseal one SealedSecret in the worker pool, queueing in the pool included',
+      help: 'Time a worker takes to decrypt the items of one SealedSecret it unseals (template rendering is left out: its time may depend on the values)',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),

@@ -285,11 +285,12 @@ export class Reconciler {
 
     let unsealed: Secret;
     let valueError: SealedSecretsError | undefined;
-    const started = performance.now();
     try {
       const r = await this.d.pool.unseal(ss, this.openedBy.get(key) ?? [], urgent);
       unsealed = r.secret;
       valueError = r.valueError;
+      // The decryption alone: how long templates took to render may depend on the values.
+      this.d.metrics.unsealDuration.observe((r.decryptMs ?? 0) / 1000);
       this.d.metrics.rsaOperations.inc(r.rsaOperations);
       const fps = [...new Set(r.openedBy.values())];
       if (fps.length) this.openedBy.set(key, fps);
@@ -300,6 +301,7 @@ export class Reconciler {
         unsealed = placeholderSecret(ss);
         valueError = new SealedSecretsError('ERR_VALUE', 'the unseal worker stopped while rendering the templates', { hint: 'simplify the templates; the controller tries again when the SealedSecret or the keys change' });
         this.d.metrics.rsaOperations.inc(Object.keys(ss.spec.encryptedData ?? {}).length);
+        this.d.metrics.unsealDuration.observe(0);
       } else if (isSealedSecretsError(e) && RETRY[e.code] === 'retry') {
         this.d.log.warn('unseal deferred', { sealedSecret: key, code: e.code, error: e.message });
         return 'retry';
@@ -307,8 +309,6 @@ export class Reconciler {
         this.d.metrics.unsealErrors.inc({ reason: 'unseal', namespace: ns });
         return this.#fail(ss, e, EVENT_ERR_UNSEAL_FAILED, 'Failed to unseal: ');
       }
-    } finally {
-      this.d.metrics.unsealDuration.observe((performance.now() - started) / 1000);
     }
 
     // Whether an immutable Secret's data would change depends on the values: never a status error.

@@ -53,6 +53,8 @@ export interface UnsealOutcome {
   rsaOperations: number;
   /** The values cannot make the Secret (ERR_VALUE): `secret` is the placeholder; tell only Secret readers. */
   valueError?: SealedSecretsError;
+  /** The worker's time to decrypt the items (template rendering excluded). */
+  decryptMs?: number;
 }
 
 /**
@@ -192,7 +194,7 @@ export class UnsealPool {
       const w = batch[i]!;
       if (!r.ok) return w.reject(fromErrorJSON(r.error));
       this.rsaOperations += r.rsaOperations;
-      const o: UnsealOutcome = { secret: r.secret, openedBy: new Map(r.openedBy), rsaOperations: r.rsaOperations };
+      const o: UnsealOutcome = { secret: r.secret, openedBy: new Map(r.openedBy), rsaOperations: r.rsaOperations, decryptMs: r.decryptMs };
       if (r.valueError) o.valueError = fromErrorJSON(r.valueError);
       w.resolve(o);
     });

@@ -36,7 +36,7 @@ export interface UnsealItem {
 
 export type UnsealItemResult =
   /** valueError: the values cannot make the Secret; `secret` is the placeholder (see unsealSealedSecret). */
-  | { ok: true; secret: Secret; openedBy: [string, string][]; rsaOperations: number; valueError?: ErrorJSON }
+  | { ok: true; secret: Secret; openedBy: [string, string][]; rsaOperations: number; valueError?: ErrorJSON; decryptMs?: number }
   | { ok: false; error: ErrorJSON };
 
 /** Unseals go in batches (one message per batch, not per SealedSecret); each item succeeds or fails alone. */
@@ -58,8 +58,8 @@ for (const k of init.keys) ring.add(k.privateKey, k.publicKey, { orderingTime: k
 
 function unsealOne(item: UnsealItem): UnsealItemResult {
   try {
-    const r = unsealSealedSecret(item.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, extraHints: item.hints });
-    const out: UnsealItemResult = { ok: true, secret: r.secret, openedBy: [...r.openedBy], rsaOperations: r.rsaOperations };
+    const r = unsealSealedSecret(item.sealedSecret, ring, { acceptDeprecatedV1Data: init.acceptDeprecatedV1Data, extraHints: item.hints, clock: () => performance.now() });
+    const out: UnsealItemResult = { ok: true, secret: r.secret, openedBy: [...r.openedBy], rsaOperations: r.rsaOperations, decryptMs: r.decryptMs };
     if (r.valueError) out.valueError = toErrorJSON(r.valueError);
     return out;
   } catch (e) {

@@ -306,6 +306,15 @@ export class TemplateBudget {
 interface Ctx {
   data: Data;
   budget: TemplateBudget;
+  /** The first failure: evaluation goes on after it (see evalPipe), so how much work is done does not show where a value failed. */
+  failed?: Error;
+}
+
+/** Records a failure and stands in an empty string for what failed. */
+function failedWith(ctx: Ctx, e: unknown): Value {
+  if (!(e instanceof EvalError || e instanceof RangeError)) throw e;
+  ctx.failed ??= e;
+  return Buffer.alloc(0);
 }
 
 const NO_VALUE = Buffer.from('<no value>');
@@ -589,12 +598,29 @@ function call(name: string, args: Value[], ctx: Ctx): Value {
   return FUNCS[name]!.fn(args, ctx);
 }
 
+/**
+ * Evaluates a pipeline. A command that fails (over the values: an EvalError) is recorded and
+ * replaced by an empty string, and evaluation goes on, so the rest of the template still does
+ * its work: otherwise a cheap failing probe in front of costly work would time the value.
+ */
 function evalPipe(p: Node & { t: 'pipe' }, ctx: Ctx): Value {
   let prev: Value[] = [];
   for (const cmd of p.cmds) {
     const [head, ...rest] = cmd;
-    if (head!.t === 'ident') prev = [call(head!.name, [...rest.map((a) => evalNode(a, ctx)), ...prev], ctx)];
-    else prev = [evalNode(head!, ctx)];
+    try {
+      if (head!.t === 'ident') {
+        const args = rest.map((a) => {
+          try {
+            return evalNode(a, ctx);
+          } catch (e) {
+            return failedWith(ctx, e);
+          }
+        });
+        prev = [call(head!.name, [...args, ...prev], ctx)];
+      } else prev = [evalNode(head!, ctx)];
+    } catch (e) {
+      prev = [failedWith(ctx, e)];
+    }
   }
   return prev[0]!;
 }
@@ -641,12 +667,18 @@ export function renderParsed(t: ParsedTemplate, data: Data, budget: TemplateBudg
         budget.produce(Buffer.byteLength(part.text));
         b = Buffer.from(part.text, 'utf8');
       } else {
-        b = bytesOf(evalPipe(part.pipe, ctx), ctx);
+        try {
+          b = bytesOf(evalPipe(part.pipe, ctx), ctx);
+        } catch (e) {
+          b = failedWith(ctx, e) as Buffer;
+        }
       }
       size += b.length;
-      if (size > MAX_OUTPUT_BYTES) throw new EvalError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
-      out.push(b);
+      // Recorded like any failure; what is left is still evaluated (and charged), not kept.
+      if (size > MAX_OUTPUT_BYTES) ctx.failed ??= new EvalError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
+      else out.push(b);
     }
+    if (ctx.failed) throw ctx.failed;
     budget.produce(size);
     return Buffer.concat(out);
   } catch (e) {

@@ -1,5 +1,5 @@
 /**
- * Third adversarial review (fails while the hole is open): the content-MAC annotation
+ * Regression test from the third adversarial review (it failed while the hole was open): the content-MAC annotation
  * (sealed-secrets-ts.io/content-mac) is an oracle for anyone who sees Secret annotations but
  * not data (SECURITY.md: "Argo CD's UI shows them, not the data") and can create SealedSecrets.
  *

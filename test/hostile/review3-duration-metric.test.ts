@@ -1,5 +1,5 @@
 /**
- * Third adversarial review (fails while the hole is open): a prefix oracle read from the
+ * Regression test from the third adversarial review (it failed while the hole was open): a prefix oracle read from the
  * metrics endpoint, one reconcile per guess.
  *
  * SECURITY.md accepts a bounded timing channel because "status times are whole seconds as

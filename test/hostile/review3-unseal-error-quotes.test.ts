@@ -1,5 +1,5 @@
 /**
- * Third adversarial review (fails while the hole is open): the unseal-error annotation quotes
+ * Regression test from the third adversarial review (it failed while the hole was open): the unseal-error annotation quotes
  * characters of the plaintext. SECURITY.md lets annotation readers (Argo CD's UI) see *that*
  * a value error happened ("the Secret's shape"), but printf's "verb %h is not supported"
  * message takes the verb from the format, and the format can be a value:

@@ -1,5 +1,5 @@
 /**
- * Third adversarial review (fails while the hole is open): CPU one /v1/verify (or /v1/rotate)
+ * Regression test from the third adversarial review (it failed while the hole was open): CPU one /v1/verify (or /v1/rotate)
  * request can make the controller spend.
  *
  * A request may carry 256 encryptedData items (2 MiB cap); an item no key opens costs one RSA
