@@ -11,8 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryApi } from '../../bench/memory-api.js';
 import { assembleController } from '../../controller/assemble.js';
 import { createMainServer } from '../../controller/http.js';
@@ -20,14 +19,13 @@ import { createLogger } from '../../controller/log.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { ANNOTATION_UNSEAL_ERROR } from '../../controller/reconciler.js';
 import { UnsealPool } from '../../controller/unseal-pool.js';
-import { parsePrivateKeyPem, type SealedSecret, type Secret } from '../../src/index.js';
-import { vectorKeys } from '../vectors.js';
+import { type SealedSecret, type Secret } from '../../src/index.js';
+import { usePool, vectorKey } from './pool-fixture.js';
 import { ORACLE_CASES, sealCase, type OracleCase } from './oracle-cases.js';
 
-const WORKER = fileURLToPath(new URL('../../dist/unseal-worker.cjs', import.meta.url));
-const key = parsePrivateKeyPem(vectorKeys()[0]!.privateKeyPem, 'k');
+const key = vectorKey;
 let pool: UnsealPool;
-
+usePool(2, (p) => (pool = p));
 interface Observed {
   status: unknown;
   events: string[];
@@ -99,11 +97,6 @@ async function observe(c: OracleCase, variant: 'A' | 'B'): Promise<Observed> {
   };
 }
 
-beforeAll(async () => {
-  pool = new UnsealPool({ filename: WORKER, workers: 2 });
-  await pool.setKeys([{ ...key, orderingTime: 0 }]);
-});
-afterAll(() => pool.close());
 
 describe('no plaintext oracle through the controller', () => {
   it.each(ORACLE_CASES.map((c) => [c.name, c] as const))('%s: status, Events, metrics, logs and /v1/verify are the same for both plaintexts', async (_n, c) => {

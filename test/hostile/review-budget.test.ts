@@ -18,25 +18,18 @@
  *    "unseal deferred" log line, and no status ever (observedGeneration stays behind).
  */
 import { createHmac } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryApi } from '../../bench/memory-api.js';
 import { assembleController } from '../../controller/assemble.js';
 import { createLogger } from '../../controller/log.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { UnsealPool } from '../../controller/unseal-pool.js';
-import { TemplateBudget, parsePrivateKeyPem, renderTemplate, sealSecret, type SealedSecret } from '../../src/index.js';
-import { vectorKeys } from '../vectors.js';
+import { TemplateBudget, renderTemplate, sealSecret, type SealedSecret } from '../../src/index.js';
+import { usePool, vectorKey } from './pool-fixture.js';
 
-const WORKER = fileURLToPath(new URL('../../dist/unseal-worker.cjs', import.meta.url));
-const key = parsePrivateKeyPem(vectorKeys()[0]!.privateKeyPem, 'k');
+const key = vectorKey;
 let pool: UnsealPool;
-
-beforeAll(async () => {
-  pool = new UnsealPool({ filename: WORKER, workers: 1 });
-  await pool.setKeys([{ ...key, orderingTime: 0 }]);
-});
-afterAll(() => pool.close());
+usePool(1, (p) => (pool = p));
 
 function sealed(items: Record<string, string>, data: Record<string, string>): SealedSecret {
   const ss = sealSecret({ metadata: { name: 'target', namespace: 'probe' }, stringData: items }, { publicKey: key.publicKey });

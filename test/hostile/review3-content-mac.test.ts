@@ -25,26 +25,19 @@
  * not already say.
  */
 import { createHmac } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryApi } from '../../bench/memory-api.js';
 import { assembleController } from '../../controller/assemble.js';
 import { createLogger } from '../../controller/log.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { ANNOTATION_CONTENT_MAC } from '../../controller/reconciler.js';
 import { UnsealPool } from '../../controller/unseal-pool.js';
-import { parsePrivateKeyPem, sealSecret, type SealedSecret, type Secret } from '../../src/index.js';
-import { vectorKeys } from '../vectors.js';
+import { sealSecret, type SealedSecret, type Secret } from '../../src/index.js';
+import { usePool, vectorKey } from './pool-fixture.js';
 
-const WORKER = fileURLToPath(new URL('../../dist/unseal-worker.cjs', import.meta.url));
-const key = parsePrivateKeyPem(vectorKeys()[0]!.privateKeyPem, 'k');
+const key = vectorKey;
 let pool: UnsealPool;
-
-beforeAll(async () => {
-  pool = new UnsealPool({ filename: WORKER, workers: 1 });
-  await pool.setKeys([{ ...key, orderingTime: 0 }]);
-});
-afterAll(() => pool.close());
+usePool(1, (p) => (pool = p));
 
 function sealed(ns: string, name: string, stringData: Record<string, string>, template?: SealedSecret['spec']['template']): SealedSecret {
   const ss = sealSecret({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData }, { publicKey: key.publicKey }, { allowEmptyData: true });

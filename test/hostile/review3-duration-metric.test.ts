@@ -25,25 +25,18 @@
  * value, or pad every render to the budget's worst case (constant-time rendering).
  */
 import { createHmac } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryApi } from '../../bench/memory-api.js';
 import { assembleController } from '../../controller/assemble.js';
 import { createLogger } from '../../controller/log.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { UnsealPool } from '../../controller/unseal-pool.js';
-import { parsePrivateKeyPem, sealSecret } from '../../src/index.js';
-import { vectorKeys } from '../vectors.js';
+import { sealSecret } from '../../src/index.js';
+import { usePool, vectorKey } from './pool-fixture.js';
 
-const WORKER = fileURLToPath(new URL('../../dist/unseal-worker.cjs', import.meta.url));
-const key = parsePrivateKeyPem(vectorKeys()[0]!.privateKeyPem, 'k');
+const key = vectorKey;
 let pool: UnsealPool;
-
-beforeAll(async () => {
-  pool = new UnsealPool({ filename: WORKER, workers: 1 });
-  await pool.setKeys([{ ...key, orderingTime: 0 }]);
-});
-afterAll(() => pool.close());
+usePool(1, (p) => (pool = p));
 
 const grow = `(replace "x" "${'~'.repeat(1000)}" "${'x'.repeat(1000)}")`;
 const HEAVY = `{{ len (replace "${'~'.repeat(15)}b" "" ${grow}) }}{{ len (replace "${'~'.repeat(15)}b" "" ${grow}) }}`;

@@ -17,26 +17,19 @@
  * from the value: "printf: unsupported verb", and for an API server refusal only its status/reason.
  */
 import { createHmac } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryApi } from '../../bench/memory-api.js';
 import { assembleController } from '../../controller/assemble.js';
 import { createLogger } from '../../controller/log.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { ANNOTATION_UNSEAL_ERROR } from '../../controller/reconciler.js';
 import { UnsealPool } from '../../controller/unseal-pool.js';
-import { parsePrivateKeyPem, sealSecret, type Secret } from '../../src/index.js';
-import { vectorKeys } from '../vectors.js';
+import { sealSecret, type Secret } from '../../src/index.js';
+import { usePool, vectorKey } from './pool-fixture.js';
 
-const WORKER = fileURLToPath(new URL('../../dist/unseal-worker.cjs', import.meta.url));
-const key = parsePrivateKeyPem(vectorKeys()[0]!.privateKeyPem, 'k');
+const key = vectorKey;
 let pool: UnsealPool;
-
-beforeAll(async () => {
-  pool = new UnsealPool({ filename: WORKER, workers: 1 });
-  await pool.setKeys([{ ...key, orderingTime: 0 }]);
-});
-afterAll(() => pool.close());
+usePool(1, (p) => (pool = p));
 
 async function annotationFor(password: string, template: string): Promise<string | undefined> {
   const api = new MemoryApi();
