@@ -11,11 +11,12 @@ export interface Vulnerabilities {
 }
 export const CANARY: LockedPackage;
 export const SECURITY_NOTICE: RegExp;
-export function runtimePackages(lock: { packages?: Record<string, { name?: string; version?: string; dev?: boolean; devOptional?: boolean; link?: boolean }> }): LockedPackage[];
+export function runtimePackages(lock: { packages?: Record<string, { name?: string; version?: string; dev?: boolean; devOptional?: boolean; link?: boolean; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> }> }, bundled?: readonly string[]): LockedPackage[];
 export function decide(o: {
   npmAudit: () => Promise<{ vulnerabilities?: Vulnerabilities; why?: string }>;
   versionDoc: (name: string, version: string) => Promise<{ deprecated?: unknown; [k: string]: unknown } | undefined>;
   lock: Parameters<typeof runtimePackages>[0];
+  bundled?: readonly string[];
   strict?: boolean;
   concurrency?: number;
 }): Promise<{ outcome: AuditOutcome; exitCode: number; lines: string[] }>;

@@ -13,13 +13,43 @@ export const CANARY = { name: 'request', version: '2.88.2' };
 /** A deprecation notice that says the version is unsafe, not only unmaintained. */
 export const SECURITY_NOTICE = /vulnerab|security|\bCVE-|\bGHSA-|exploit|malicious|compromised|unsafe/i;
 
-/** name@version of every package `npm ci --omit=dev` installs, from a v2/v3 package-lock. */
-export function runtimePackages(lock) {
+/**
+ * name@version of every package whose code ships: what `npm ci --omit=dev` installs, and the
+ * dev dependencies esbuild bundles into dist/ (package.json `bundledIntoDist`) with everything
+ * they depend on, from a v2/v3 package-lock.
+ */
+export function runtimePackages(lock, bundled = []) {
   const seen = new Map();
-  for (const [path, p] of Object.entries(lock.packages ?? {})) {
-    if (!path || p.dev || p.devOptional || p.link || !p.version) continue;
+  const packages = lock.packages ?? {};
+  const add = (path, p) => {
     const name = p.name ?? path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
     seen.set(`${name}@${p.version}`, { name, version: p.version });
+  };
+  for (const [path, p] of Object.entries(packages)) {
+    if (!path || p.dev || p.devOptional || p.link || !p.version) continue;
+    add(path, p);
+  }
+  // A bundled package and its dependencies, resolved as Node does: nested first, then up.
+  const resolve = (from, name) => {
+    for (let dir = from; ; dir = dir.slice(0, Math.max(0, dir.lastIndexOf('/node_modules/')))) {
+      const path = `${dir ? `${dir}/` : ''}node_modules/${name}`;
+      if (packages[path]) return path;
+      if (!dir) return undefined;
+    }
+  };
+  const queue = bundled.map((n) => resolve('', n)).filter(Boolean);
+  const done = new Set();
+  while (queue.length) {
+    const path = queue.pop();
+    if (done.has(path)) continue;
+    done.add(path);
+    const p = packages[path];
+    if (!p?.version || p.link) continue;
+    add(path, p);
+    for (const dep of Object.keys({ ...(p.dependencies ?? {}), ...(p.optionalDependencies ?? {}) })) {
+      const d = resolve(path, dep);
+      if (d) queue.push(d);
+    }
   }
   return [...seen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -31,7 +61,7 @@ export function runtimePackages(lock) {
  * 'deprecated-insecure' | 'deprecations-clean' | 'partial' (deprecation check), 'unaudited'.
  * Without strict, only findings fail; with strict (AUDIT_STRICT=1), so does checking nothing.
  */
-export async function decide({ npmAudit, versionDoc, lock, strict = false, concurrency = 8 }) {
+export async function decide({ npmAudit, versionDoc, lock, bundled = [], strict = false, concurrency = 8 }) {
   const lines = [];
   const say = (l) => lines.push(`[audit] ${l}`);
   const a = await npmAudit();
@@ -55,7 +85,7 @@ export async function decide({ npmAudit, versionDoc, lock, strict = false, concu
   if (!canary || typeof canary.deprecated !== 'string' || !canary.deprecated) {
     return unaudited(`the registry does not serve deprecation notices (${CANARY.name}@${CANARY.version}, deprecated upstream, is not marked deprecated here), so the fallback cannot tell a deprecated version from a sound one`);
   }
-  const pkgs = runtimePackages(lock);
+  const pkgs = runtimePackages(lock, bundled);
   const deprecated = [];
   const unchecked = [];
   let next = 0;

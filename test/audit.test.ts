@@ -20,12 +20,16 @@ const docs = (deprecated: Record<string, string>, fail: string[] = []) => async 
   const d = name === CANARY.name && version === CANARY.version ? 'request has been deprecated' : deprecated[`${name}@${version}`];
   return d === undefined ? { name, version } : { name, version, deprecated: d };
 };
-const yaml = runtimePackages(lock).find((p) => p.name === 'yaml')!;
+const bundled = (JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { bundledIntoDist: string[] }).bundledIntoDist;
+const yaml = runtimePackages(lock, bundled).find((p) => p.name === 'yaml')!;
 
 describe('the dependency audit', () => {
-  it('reads the runtime packages from the lockfile, without dev dependencies', () => {
-    const names = runtimePackages(lock).map((p) => p.name);
-    expect(names).toEqual(expect.arrayContaining(['yargs', 'yaml', 'piscina', '@kubernetes/client-node']));
+  it('reads what ships from the lockfile: runtime packages and the bundled dev dependencies with theirs, no build or test tools', () => {
+    const names = runtimePackages(lock, bundled).map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['yargs', 'yaml', 'piscina', '@kubernetes/client-node', 'punycode', 'node-fetch']));
+    expect(names).not.toContain('vitest');
+    expect(names).not.toContain('esbuild');
+    expect(runtimePackages(lock).map((p) => p.name)).not.toContain('yargs');
     expect(names).not.toContain('vitest');
     expect(names).not.toContain('esbuild');
   });
@@ -36,14 +40,14 @@ describe('the dependency audit', () => {
   });
 
   it('where npm audit is refused, fails on a locked runtime version deprecated for security reasons, naming it', async () => {
-    const r = await decide({ npmAudit: refused, versionDoc: docs({ [`yaml@${yaml.version}`]: 'This version has a critical security vulnerability, upgrade to 2.9.9' }), lock });
+    const r = await decide({ npmAudit: refused, bundled, versionDoc: docs({ [`yaml@${yaml.version}`]: 'This version has a critical security vulnerability, upgrade to 2.9.9' }), lock });
     expect(r).toMatchObject({ outcome: 'deprecated-insecure', exitCode: 1 });
     expect(r.lines).toContain(`[audit] INSECURE: yaml@${yaml.version}: This version has a critical security vulnerability, upgrade to 2.9.9`);
     expect(r.lines[0]).toMatch(/NO advisory database answered/);
   });
 
   it('a deprecation that is not about security is reported and passes', async () => {
-    const r = await decide({ npmAudit: refused, versionDoc: docs({ [`yaml@${yaml.version}`]: 'no longer maintained' }), lock });
+    const r = await decide({ npmAudit: refused, bundled, versionDoc: docs({ [`yaml@${yaml.version}`]: 'no longer maintained' }), lock });
     expect(r).toMatchObject({ outcome: 'deprecations-clean', exitCode: 0 });
     expect(r.lines).toContain(`[audit] deprecated: yaml@${yaml.version}: no longer maintained`);
   });
@@ -60,7 +64,7 @@ describe('the dependency audit', () => {
   });
 
   it('lookups that fail make the check incomplete, said loudly', async () => {
-    const r = await decide({ npmAudit: refused, versionDoc: docs({}, ['yargs']), lock });
+    const r = await decide({ npmAudit: refused, versionDoc: docs({}, ['yargs']), lock, bundled });
     expect(r).toMatchObject({ outcome: 'partial', exitCode: 0 });
     expect(r.lines.at(-1)).toMatch(/1 package version\(s\) could not be looked up \(yargs@.*INCOMPLETE/);
   });
