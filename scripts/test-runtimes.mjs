@@ -53,6 +53,8 @@ const failedLines = results.filter((r) => r.code !== 0);
 console.log('');
 console.log(` Test Files  ${sum('filesFailed') ? `${sum('filesFailed')} failed | ` : ''}${sum('filesPassed')} passed (${sum('filesTotal')}) on Node ${results.map((r) => r.version).join(', ')}`);
 console.log(`      Tests  ${sum('testsFailed') ? `${sum('testsFailed')} failed | ` : ''}${sum('testsPassed')} passed (${sum('testsTotal')})`);
+// The plain closing line CI's judge reads, from the same counts.
+console.log(`runtimes: ${sum('testsPassed')} passed, ${sum('testsFailed')} failed`);
 console.log(`   Duration  ${results.reduce((a, r) => a + r.seconds, 0).toFixed(1)}s`);
 if (failedLines.length) console.log(`[test-runtimes] FAILED on Node ${failedLines.map((r) => r.version).join(', ')}`);
 process.exit(failedLines.length ? 1 : 0);
