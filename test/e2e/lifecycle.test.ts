@@ -5,10 +5,10 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, paths } from '../../controller/kube/client.js';
+import { paths } from '../../controller/kube/client.js';
 import { keyToSecret, parsePrivateKeyPem, publicKeyFingerprint, sealSecret, type SealedSecret, type Secret } from '../../src/index.js';
 import { sealedSecretCases, vectorKeys } from '../vectors.js';
-import { applyManifests, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
+import { applyManifests, controllerCertificate, createNamespaces, getSealedSecret, getSecretIfAny, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
 
 let cluster: Cluster;
 let ctrl: ControllerProcess;
@@ -18,14 +18,6 @@ const plaintexts = new Set<string>();
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString());
-
-async function ensureNamespace(ns: string): Promise<void> {
-  try {
-    await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
-  } catch (e) {
-    if (!(e instanceof ApiError && e.conflict)) throw e;
-  }
-}
 
 function seal(ns: string, name: string, data: Record<string, string>, extra: Partial<Secret> = {}, scope?: 'strict' | 'namespace-wide' | 'cluster-wide'): SealedSecret {
   for (const v of Object.values(data)) plaintexts.add(v);
@@ -37,14 +29,7 @@ async function createSS(ss: SealedSecret, ns = ss.metadata.namespace!): Promise<
   await cluster.admin.request({ method: 'POST', path: paths.sealedSecrets(ns), body: { ...ss, metadata: { ...ss.metadata, namespace: ns } } });
 }
 
-async function getSecret(ns: string, name: string): Promise<Secret | undefined> {
-  try {
-    return await cluster.admin.request<Secret>({ method: 'GET', path: paths.secret(ns, name) });
-  } catch (e) {
-    if (e instanceof ApiError && e.notFound) return undefined;
-    throw e;
-  }
-}
+const getSecret = (ns: string, name: string) => getSecretIfAny(cluster.admin, ns, name);
 
 /** Read-modify-write with retry on conflict: the controller writes status concurrently. */
 async function updateSS(ns: string, name: string, mutate: (ss: SealedSecret) => void): Promise<void> {
@@ -56,9 +41,7 @@ async function updateSS(ns: string, name: string, mutate: (ss: SealedSecret) => 
   }, 10_000, `update of ${ns}/${name}`);
 }
 
-async function getSS(ns: string, name: string): Promise<SealedSecret> {
-  return cluster.admin.request<SealedSecret>({ method: 'GET', path: paths.sealedSecret(ns, name) });
-}
+const getSS = (ns: string, name: string) => getSealedSecret(cluster.admin, ns, name);
 
 const synced = async (ns: string, name: string, want: 'True' | 'False') =>
   waitFor(async () => {
@@ -78,12 +61,8 @@ beforeAll(async () => {
   expect(kinds).toEqual(expect.arrayContaining(['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'Role', 'Deployment', 'Service']));
   saKubeconfig = await serviceAccountKubeconfig(cluster);
   ctrl = await startController(saKubeconfig);
-  certPem = await waitFor(async () => {
-    const r = await fetch(`${ctrl.url}/v1/cert.pem`);
-    return r.ok ? r.text() : undefined;
-  }, 30_000, 'the controller certificate');
-  await ensureNamespace('team-a');
-  await ensureNamespace('team-b');
+  certPem = await controllerCertificate(ctrl);
+  await createNamespaces(cluster.admin, ['team-a', 'team-b']);
 }, 20 * 60_000);
 
 afterAll(async () => {
@@ -217,7 +196,7 @@ describe('taking over upstream keys and SealedSecrets', () => {
     for (const c of cases) {
       const ns = c.sealedSecret.metadata.namespace ?? 'upstream-any';
       const name = c.sealedSecret.metadata.name;
-      await ensureNamespace(ns);
+      await createNamespaces(cluster.admin, [ns]);
       await createSS({ ...c.sealedSecret, metadata: { ...c.sealedSecret.metadata, namespace: ns } }, ns);
       const want = c.expected.secret.data ?? {};
       const s = await waitFor(async () => {

@@ -9,29 +9,20 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, paths } from '../../controller/kube/client.js';
+import { paths } from '../../controller/kube/client.js';
 import { ANNOTATION_UNSEAL_ERROR } from '../../controller/reconciler.js';
-import { sealSecret, type SealedSecret, type Secret } from '../../src/index.js';
+import { sealSecret, type SealedSecret } from '../../src/index.js';
 import { ORACLE_CASES, sealCase } from '../hostile/oracle-cases.js';
-import { applyManifests, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
+import { applyManifests, controllerCertificate, createNamespaces, getSealedSecret, getSecretIfAny, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
 
 let cluster: Cluster;
 let ctrl: ControllerProcess;
 let publicKey: KeyObject;
 const NS = { A: 'oracle-a', B: 'oracle-b' } as const;
 
-async function getSS(ns: string, name: string): Promise<SealedSecret> {
-  return cluster.admin.request<SealedSecret>({ method: 'GET', path: paths.sealedSecret(ns, name) });
-}
+const getSS = (ns: string, name: string) => getSealedSecret(cluster.admin, ns, name);
 
-async function getSecret(ns: string, name: string): Promise<Secret | undefined> {
-  try {
-    return await cluster.admin.request<Secret>({ method: 'GET', path: paths.secret(ns, name) });
-  } catch (e) {
-    if (e instanceof ApiError && e.notFound) return undefined;
-    throw e;
-  }
-}
+const getSecret = (ns: string, name: string) => getSecretIfAny(cluster.admin, ns, name);
 
 /** The status a reader of SealedSecrets sees, once the controller has answered this generation; times left out. */
 async function settledStatus(ns: string, name: string): Promise<unknown> {
@@ -82,12 +73,9 @@ beforeAll(async () => {
   // The rate limiter of /v1/verify (2/s by default) is not what is compared here: at the default,
   // whichever of the two answers of a pair came second in a second was a 429 (flaky on 2 cores).
   ctrl = await startController(await serviceAccountKubeconfig(cluster), ['--rate-limit', '1000', '--rate-limit-burst', '1000']);
-  const pem = await waitFor(async () => {
-    const r = await fetch(`${ctrl.url}/v1/cert.pem`);
-    return r.ok ? r.text() : undefined;
-  }, 30_000, 'the controller certificate');
+  const pem = await controllerCertificate(ctrl);
   publicKey = createPublicKey(pem);
-  for (const ns of Object.values(NS)) await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+  await createNamespaces(cluster.admin, Object.values(NS));
 }, 20 * 60_000);
 
 afterAll(async () => {

@@ -9,9 +9,9 @@ import { createPublicKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, paths } from '../../controller/kube/client.js';
-import { publicKeyFingerprint, sealSecret, type Secret } from '../../src/index.js';
-import { ROOT, applyManifests, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
+import { paths } from '../../controller/kube/client.js';
+import { publicKeyFingerprint, sealSecret } from '../../src/index.js';
+import { applyManifests, getSecretIfAny, ROOT, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
 
 let cluster: Cluster;
 let ctrl: ControllerProcess | undefined;
@@ -30,14 +30,7 @@ async function can(verb: string, resource: string, o: { group?: string; namespac
   return r.status.allowed;
 }
 
-async function getSecret(ns: string, name: string): Promise<Secret | undefined> {
-  try {
-    return await cluster.admin.request<Secret>({ method: 'GET', path: paths.secret(ns, name) });
-  } catch (e) {
-    if (e instanceof ApiError && e.notFound) return undefined;
-    throw e;
-  }
-}
+const getSecret = (ns: string, name: string) => getSecretIfAny(cluster.admin, ns, name);
 
 beforeAll(async () => {
   cluster = await startCluster();

@@ -19,9 +19,9 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, paths } from '../../controller/kube/client.js';
-import { sealSecret, type SealedSecret, type Secret } from '../../src/index.js';
-import { applyManifests, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
+import { paths } from '../../controller/kube/client.js';
+import { sealSecret, type SealedSecret } from '../../src/index.js';
+import { applyManifests, controllerCertificate, createNamespaces, getSealedSecret, getSecretIfAny, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
 
 let cluster: Cluster;
 let ctrl: ControllerProcess;
@@ -94,18 +94,9 @@ function seal(c: Case, v: 'A' | 'B', ns: string, name: string, withTemplate = tr
   return ss;
 }
 
-async function getSS(ns: string, name: string): Promise<SealedSecret> {
-  return cluster.admin.request<SealedSecret>({ method: 'GET', path: paths.sealedSecret(ns, name) });
-}
+const getSS = (ns: string, name: string) => getSealedSecret(cluster.admin, ns, name);
 
-async function getSecret(ns: string, name: string): Promise<Secret | undefined> {
-  try {
-    return await cluster.admin.request<Secret>({ method: 'GET', path: paths.secret(ns, name) });
-  } catch (e) {
-    if (e instanceof ApiError && e.notFound) return undefined;
-    throw e;
-  }
-}
+const getSecret = (ns: string, name: string) => getSecretIfAny(cluster.admin, ns, name);
 
 /** What a reader of SealedSecrets sees after `ms`: the condition for the current generation, or that there is none. */
 async function visible(ns: string, name: string, ms: number): Promise<string> {
@@ -123,12 +114,9 @@ beforeAll(async () => {
   cluster = await startCluster();
   await applyManifests(cluster.admin);
   ctrl = await startController(await serviceAccountKubeconfig(cluster));
-  const pem = await waitFor(async () => {
-    const r = await fetch(`${ctrl.url}/v1/cert.pem`);
-    return r.ok ? r.text() : undefined;
-  }, 30_000, 'the controller certificate');
+  const pem = await controllerCertificate(ctrl);
   publicKey = createPublicKey(pem);
-  for (const ns of Object.values(NS)) await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+  await createNamespaces(cluster.admin, Object.values(NS));
 }, 20 * 60_000);
 
 afterAll(async () => {

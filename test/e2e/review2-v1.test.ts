@@ -19,7 +19,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths } from '../../controller/kube/client.js';
 import { sealSecret, type SealedSecret } from '../../src/index.js';
-import { applyManifests, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
+import { applyManifests, controllerCertificate, createNamespaces, getSealedSecret, serviceAccountKubeconfig, startCluster, startController, type Cluster, type ControllerProcess } from './harness.js';
 
 let cluster: Cluster;
 let ctrl: ControllerProcess;
@@ -50,9 +50,7 @@ function pasted(value: object, ns: string, name: string): SealedSecret {
   return { ...victim, spec: { encryptedData: {}, data: victim.spec.encryptedData['cfg'] } as never };
 }
 
-async function getSS(ns: string, name: string): Promise<SealedSecret> {
-  return cluster.admin.request<SealedSecret>({ method: 'GET', path: paths.sealedSecret(ns, name) });
-}
+const getSS = (ns: string, name: string) => getSealedSecret(cluster.admin, ns, name);
 
 async function visible(ns: string, name: string, ms: number): Promise<string> {
   const end = Date.now() + ms;
@@ -69,12 +67,9 @@ beforeAll(async () => {
   cluster = await startCluster();
   await applyManifests(cluster.admin);
   ctrl = await startController(await serviceAccountKubeconfig(cluster));
-  const pem = await waitFor(async () => {
-    const r = await fetch(`${ctrl.url}/v1/cert.pem`);
-    return r.ok ? r.text() : undefined;
-  }, 30_000, 'the controller certificate');
+  const pem = await controllerCertificate(ctrl);
   publicKey = createPublicKey(pem);
-  for (const ns of Object.values(NS)) await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+  await createNamespaces(cluster.admin, Object.values(NS));
 }, 20 * 60_000);
 
 afterAll(async () => {
