@@ -6,14 +6,14 @@
  * server's own validation (size, docker config JSON, immutable Secrets) takes part; and
  * the template memory bomb runs against the controller's memory.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { paths } from '../../controller/kube/client.js';
 import { ANNOTATION_UNSEAL_ERROR } from '../../controller/reconciler.js';
 import { sealSecret, type SealedSecret } from '../../src/index.js';
 import { ORACLE_CASES, sealCase } from '../hostile/oracle-cases.js';
-import { applyManifests, controllerCertificate, createNamespaces, getSealedSecret, getSecretIfAny, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
+import { getSealedSecret, getSecretIfAny, useControllerCluster, waitFor, type Cluster, type ControllerProcess } from './harness.js';
 
 let cluster: Cluster;
 let ctrl: ControllerProcess;
@@ -67,21 +67,9 @@ function vmHwmMiB(pid: number): number {
   return Number(m![1]) / 1024;
 }
 
-beforeAll(async () => {
-  cluster = await startCluster();
-  await applyManifests(cluster.admin);
-  // The rate limiter of /v1/verify (2/s by default) is not what is compared here: at the default,
-  // whichever of the two answers of a pair came second in a second was a 429 (flaky on 2 cores).
-  ctrl = await startController(await serviceAccountKubeconfig(cluster), ['--rate-limit', '1000', '--rate-limit-burst', '1000']);
-  const pem = await controllerCertificate(ctrl);
-  publicKey = createPublicKey(pem);
-  await createNamespaces(cluster.admin, Object.values(NS));
-}, 20 * 60_000);
-
-afterAll(async () => {
-  await ctrl?.stop();
-  cluster?.down();
-});
+// The rate limiter of /v1/verify (2/s by default) is not what is compared here: at the default,
+// whichever of the two answers of a pair came second in a second was a 429 (flaky on 2 cores).
+useControllerCluster(Object.values(NS), (c) => ({ cluster, ctrl, publicKey } = c), ['--rate-limit', '1000', '--rate-limit-burst', '1000']);
 
 describe('no plaintext oracle on a real API server', () => {
   it('for every value-dependent case, what a non-reader sees is the same for both plaintexts, and is success', async () => {

@@ -17,11 +17,11 @@
  * (Tried and not reproduced here: 800 kB of rendered data plus ~600 kB of public labels was
  * accepted by etcd 3.4, so no etcd-size threshold below the 1 MiB check was shown.)
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KeyObject } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { paths } from '../../controller/kube/client.js';
 import { sealSecret, type SealedSecret } from '../../src/index.js';
-import { applyManifests, controllerCertificate, createNamespaces, getSealedSecret, getSecretIfAny, serviceAccountKubeconfig, startCluster, startController, waitFor, type Cluster, type ControllerProcess } from './harness.js';
+import { getSealedSecret, getSecretIfAny, syncedCondition, useControllerCluster, waitFor, type Cluster, type ControllerProcess } from './harness.js';
 
 let cluster: Cluster;
 let ctrl: ControllerProcess;
@@ -98,31 +98,9 @@ const getSS = (ns: string, name: string) => getSealedSecret(cluster.admin, ns, n
 
 const getSecret = (ns: string, name: string) => getSecretIfAny(cluster.admin, ns, name);
 
-/** What a reader of SealedSecrets sees after `ms`: the condition for the current generation, or that there is none. */
-async function visible(ns: string, name: string, ms: number): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ss = await getSS(ns, name);
-    const c = ss.status?.conditions?.find((x) => x.type === 'Synced');
-    if (ss.status?.observedGeneration === ss.metadata.generation && c) return `Synced=${c.status} ${c.message ?? ''}`.replaceAll(ns, 'NS').slice(0, 240);
-    if (Date.now() > end) return `no status for generation ${ss.metadata.generation} after ${ms} ms (observedGeneration ${ss.status?.observedGeneration})`;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const visible = (ns: string, name: string, ms: number) => syncedCondition(cluster.admin, ns, name, ms);
 
-beforeAll(async () => {
-  cluster = await startCluster();
-  await applyManifests(cluster.admin);
-  ctrl = await startController(await serviceAccountKubeconfig(cluster));
-  const pem = await controllerCertificate(ctrl);
-  publicKey = createPublicKey(pem);
-  await createNamespaces(cluster.admin, Object.values(NS));
-}, 20 * 60_000);
-
-afterAll(async () => {
-  await ctrl?.stop();
-  cluster?.down();
-});
+useControllerCluster(Object.values(NS), (c) => ({ cluster, ctrl, publicKey } = c));
 
 describe('review: value-dependent outcomes on a real API server', () => {
   it('what a non-reader sees is the same for A and B in every case', async () => {

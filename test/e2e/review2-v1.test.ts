@@ -15,11 +15,11 @@
  *    attacker makes to the SealedSecret) finds a Secret it does not control and puts
  *    ERR_UNMANAGED ("already exists and is not managed") in status. B is Synced.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KeyObject } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { paths } from '../../controller/kube/client.js';
 import { sealSecret, type SealedSecret } from '../../src/index.js';
-import { applyManifests, controllerCertificate, createNamespaces, getSealedSecret, serviceAccountKubeconfig, startCluster, startController, type Cluster, type ControllerProcess } from './harness.js';
+import { getSealedSecret, syncedCondition, useControllerCluster, type Cluster, type ControllerProcess } from './harness.js';
 
 let cluster: Cluster;
 let ctrl: ControllerProcess;
@@ -52,30 +52,9 @@ function pasted(value: object, ns: string, name: string): SealedSecret {
 
 const getSS = (ns: string, name: string) => getSealedSecret(cluster.admin, ns, name);
 
-async function visible(ns: string, name: string, ms: number): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ss = await getSS(ns, name);
-    const c = ss.status?.conditions?.find((x) => x.type === 'Synced');
-    if (ss.status?.observedGeneration === ss.metadata.generation && c) return `Synced=${c.status} ${c.message ?? ''}`.replaceAll(ns, 'NS').slice(0, 240);
-    if (Date.now() > end) return `no status for generation ${ss.metadata.generation}`;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const visible = (ns: string, name: string, ms: number) => syncedCondition(cluster.admin, ns, name, ms);
 
-beforeAll(async () => {
-  cluster = await startCluster();
-  await applyManifests(cluster.admin);
-  ctrl = await startController(await serviceAccountKubeconfig(cluster));
-  const pem = await controllerCertificate(ctrl);
-  publicKey = createPublicKey(pem);
-  await createNamespaces(cluster.admin, Object.values(NS));
-}, 20 * 60_000);
-
-afterAll(async () => {
-  await ctrl?.stop();
-  cluster?.down();
-});
+useControllerCluster(Object.values(NS), (c) => ({ cluster, ctrl, publicKey } = c));
 
 describe('review2: v1 plaintext metadata on a real API server', () => {
   it('what a non-reader sees is the same for A and B', async () => {
