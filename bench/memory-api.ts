@@ -84,8 +84,20 @@ export class MemoryApi implements KubeApi {
         if (store.has(k)) throw new ApiError(409, 'AlreadyExists', `${k} already exists`);
         return shallow(this.put(r.kind as 'secrets', { ...body, metadata: { ...body.metadata, namespace: r.ns } })) as T;
       }
-      case 'PUT':
-        return shallow(this.put(r.kind as 'secrets', req.body as Obj)) as T;
+      case 'PUT': {
+        if (!r.status) return shallow(this.put(r.kind as 'secrets', req.body as Obj)) as T;
+        // The status subresource, as the API server's: only status is taken from the body, and
+        // a resourceVersion that is not the stored one is a conflict.
+        const o = store.get(key);
+        if (!o) throw new ApiError(404, 'NotFound', `${key} not found`);
+        const body = req.body as Obj;
+        if (body.metadata.resourceVersion !== o.metadata.resourceVersion) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${key}: the object has been modified; please apply your changes to the latest version and try again`);
+        const next = { ...o, status: body['status'] } as Obj;
+        next.metadata = { ...o.metadata, resourceVersion: String(++this.#rv) };
+        store.set(key, next);
+        this.#emit(r.kind, 'MODIFIED', next);
+        return shallow(next) as T;
+      }
       case 'PATCH': {
         const o = store.get(key);
         if (!o) throw new ApiError(404, 'NotFound', `${key} not found`);

@@ -1,11 +1,22 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { argsFromEnv } from '../src/index.js';
-import { CONTROLLER_FLAGS, buildControllerParser, configFromArgs, parseDuration } from './config.js';
+import { CONTROLLER_FLAGS, buildControllerParser, configFromArgs, defaultLeaseName, parseDuration, undescribedFlags } from './config.js';
 
-async function config(argv: string[], env: Record<string, string> = {}) {
+const dir = mkdtempSync(join(tmpdir(), 'ss-config-'));
+/** A ServiceAccount namespace file, as the kubelet mounts it. */
+function namespaceFile(content: string | undefined): string {
+  const f = join(dir, `ns-${Math.random().toString(36).slice(2)}`);
+  if (content !== undefined) writeFileSync(f, content);
+  return f;
+}
+
+async function config(argv: string[], env: Record<string, string> = { POD_NAMESPACE: 'kube-system' }, nsFile = namespaceFile(undefined)) {
   const all = [...argsFromEnv(argv, env, CONTROLLER_FLAGS), ...argv];
   const args = await buildControllerParser(all).parseAsync(all);
-  return configFromArgs(args as Record<string, unknown>, env, 2);
+  return configFromArgs(args as Record<string, unknown>, env, 2, nsFile);
 }
 
 describe('controller configuration', () => {
@@ -52,6 +63,44 @@ describe('controller configuration', () => {
     await expect(config(['--key-prefix', 'Bad_Prefix'])).rejects.toThrow('--key-prefix: "Bad_Prefix" must be 1 to 245 characters of a-z, 0-9 and -');
     await expect(config(['--key-cutoff-time', 'yesterday'])).rejects.toThrow('--key-cutoff-time: "yesterday" is not a date');
     await expect(config(['--privatekey-labels', 'novalue'])).rejects.toThrow('--privatekey-labels: "novalue" is not key=value');
+  });
+
+  it('the controller namespace is $POD_NAMESPACE, else the ServiceAccount namespace file (trimmed), else "default", as upstream\'s myNamespace', async () => {
+    expect((await config([], { POD_NAMESPACE: 'from-env' }, namespaceFile('from-file\n'))).namespace).toBe('from-env');
+    expect((await config([], {}, namespaceFile('  sealed-secrets\n'))).namespace).toBe('sealed-secrets');
+    expect((await config([], {}, namespaceFile(' \n'))).namespace).toBe('default');
+    expect((await config([], {}, namespaceFile(undefined))).namespace).toBe('default');
+    // The keys and the narrowed watch follow it.
+    expect((await config(['--all-namespaces=false'], {}, namespaceFile('team-x'))).namespaces).toEqual(['team-x']);
+  });
+
+  it('the default Lease name tells apart controllers with another key prefix or label selector; --leader-elect-id wins', async () => {
+    expect((await config([])).leaseName).toBe('sealed-secrets-controller');
+    const a = await config(['--key-prefix', 'shard-a']);
+    const b = await config(['--key-prefix', 'shard-b']);
+    expect(a.leaseName).toBe('sealed-secrets-controller-shard-a');
+    expect(b.leaseName).toBe('sealed-secrets-controller-shard-b');
+    const s1 = await config(['--label-selector', 'shard=1']);
+    const s2 = await config(['--label-selector', 'shard=2']);
+    expect(s1.leaseName).toMatch(/^sealed-secrets-controller-[0-9a-f]{10}$/);
+    expect(s1.leaseName).not.toBe(s2.leaseName);
+    expect(s1.leaseNameDerived).toBe(true);
+    const fixed = await config(['--leader-elect-id', 'mine', '--key-prefix', 'shard-a']);
+    expect([fixed.leaseName, fixed.leaseNameDerived]).toEqual(['mine', false]);
+    // Always a valid object name, even for the longest prefix.
+    expect(defaultLeaseName('x'.repeat(245), 'a=b')).toMatch(/^[a-z0-9-]{1,253}$/);
+  });
+
+  it('--log-info-stdout defaults to true; --watch-for-secrets and --skip-recreate are read', async () => {
+    const c = await config([]);
+    expect([c.logInfoStdout, c.watchForSecrets, c.skipRecreate]).toEqual([true, true, false]);
+    const d = await config(['--log-info-stdout=false', '--watch-for-secrets=false', '--skip-recreate']);
+    expect([d.logInfoStdout, d.watchForSecrets, d.skipRecreate]).toEqual([false, false, true]);
+    expect((await config([], { SEALED_SECRETS_LOG_INFO_STDOUT: 'false', POD_NAMESPACE: 'x' })).logInfoStdout).toBe(false);
+  });
+
+  it('every flag has a --help description', () => {
+    expect(undescribedFlags()).toEqual([]);
   });
 
   it('parses Go durations', () => {

@@ -3,6 +3,8 @@
  * each also settable as SEALED_SECRETS_<FLAG> (a flag on the command line wins),
  * then defaults from one constant. Built once in main.ts and frozen.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { isKeySize, type FlagSpec, type KeySize } from '../src/index.js';
 import { parseTrustedProxies } from './http.js';
@@ -36,6 +38,8 @@ export const DEFAULTS = {
   'privatekey-labels': '',
   'old-gc-behavior': false,
   'update-status': true,
+  // Upstream's default is false (keys are read at start only); here true, so keys imported, restored
+  // or rotated by another replica are used without a restart. false: as upstream.
   'watch-for-secrets': true,
   'skip-recreate': false,
   'log-level': 'INFO',
@@ -54,7 +58,8 @@ export const DEFAULTS = {
   'leader-elect-lease-duration': '15s',
   'leader-elect-renew-deadline': '10s',
   'leader-elect-retry-period': '2s',
-  'leader-elect-id': 'sealed-secrets-controller',
+  // Empty: derived from --key-prefix and --label-selector (defaultLeaseName).
+  'leader-elect-id': '',
   kubeconfig: '',
   'key-store': 'kubernetes',
   'key-activation-delay': '2m',
@@ -89,6 +94,10 @@ export interface ControllerConfig {
   oldGcBehavior: boolean;
   updateStatus: boolean;
   skipRecreate: boolean;
+  /** --watch-for-secrets: watch the key Secrets (false: read them at start and after own rotations only). */
+  watchForSecrets: boolean;
+  /** --log-info-stdout: debug and info lines to stdout, warnings and errors to stderr; false: all to stderr. */
+  logInfoStdout: boolean;
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
   maxUnsealRetries: number;
@@ -105,6 +114,8 @@ export interface ControllerConfig {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   leaseName: string;
+  /** Whether leaseName was derived (no --leader-elect-id): the Lease-forbidden warning names the flag then. */
+  leaseNameDerived: boolean;
   keyStore: 'kubernetes' | 'vault';
   keyActivationDelayMs: number;
   keyStorePollIntervalMs: number;
@@ -182,6 +193,64 @@ export function checkVaultAddress(addr: string): string {
   return addr;
 }
 
+/**
+ * What --help says of each flag, in its group. Upstream's own text (cmd/controller/main.go,
+ * pkg/controller/server.go) where upstream has the flag; what follows " -- " is ours.
+ */
+const HELP: Record<string, readonly [group: string, text: string]> = {
+  'key-prefix': ['Keys', 'Prefix used to name keys.'],
+  'key-size': ['Keys', 'Size of encryption key. -- 2048, 3072 or 4096'],
+  'key-ttl': ['Keys', 'Duration that certificate is valid for.'],
+  'my-cn': ['Keys', 'Common name to be used as issuer/subject DN in generated certificate.'],
+  'key-renew-period': ['Keys', 'New key generation period (automatic rotation deactivated if 0) -- 720h upstream'],
+  'rotate-period': ['Keys', 'deprecated: please use key-renew-period instead'],
+  'key-order-priority': ['Keys', 'Ordering of keys based on NotBefore certificate attribute or secret creation timestamp. -- CertNotBefore or SecretCreationTimestamp'],
+  'key-cutoff-time': ['Keys', 'Create a new key if latest one is older than this cutoff time. RFC1123 format with numeric timezone expected.'],
+  'privatekey-annotations': ['Keys', 'Comma-separated list of additional annotations to be put on renewed sealing keys.'],
+  'privatekey-labels': ['Keys', 'Comma-separated list of additional labels to be put on renewed sealing keys.'],
+  'watch-for-secrets': ['Keys', 'beta: If this is true, the controller will watch for key secrets. This is useful if you create the key secrets externally. -- true here, false upstream: replicas and key imports need it'],
+  'key-activation-delay': ['Keys', 'New: how long a new key only decrypts before it becomes the sealing key, so every replica has loaded it'],
+  'accept-deprecated-v1-data': ['Unsealing', 'Accept deprecated V1 data field.'],
+  'all-namespaces': ['Unsealing', 'Scan all namespaces or only the current namespace (default=true).'],
+  'additional-namespaces': ['Unsealing', 'Comma-separated list of additional namespaces to be scanned.'],
+  'label-selector': ['Unsealing', 'Label selector which can be used to filter sealed secrets.'],
+  'old-gc-behavior': ['Unsealing', 'Revert to old GC behavior where the controller deletes secrets instead of delegating that to k8s itself.'],
+  'update-status': ['Unsealing', 'beta: if true, the controller will update the status sub-resource whenever it processes a sealed secret'],
+  'skip-recreate': ['Unsealing', 'if true the controller will skip listening for managed secret changes to recreate them. This helps on limited permission environments. -- no Secret list/watch needed: each reconcile reads its Secret with get'],
+  'max-unseal-retries': ['Unsealing', 'Max unseal retries.'],
+  workers: ['Unsealing', 'New: unseal worker threads (0: one per core)'],
+  concurrency: ['Unsealing', 'New: reconciles in flight (0: 16 per worker)'],
+  'listen-addr': ['HTTP', 'HTTP serving address.'],
+  'listen-metrics-addr': ['HTTP', 'HTTP metrics serving address.'],
+  'read-timeout': ['HTTP', 'HTTP request timeout.'],
+  'write-timeout': ['HTTP', 'HTTP response timeout.'],
+  'rate-limit': ['HTTP', 'Number of allowed sustained request per second for verify endpoint'],
+  'rate-limit-burst': ['HTTP', 'Number of requests allowed to exceed the rate limit per second for verify endpoint'],
+  'trusted-proxies': ['HTTP', 'New: comma-separated addresses and CIDRs whose X-Forwarded-For the verify/rotate rate limit believes (default: none)'],
+  'log-info-stdout': ['Logging', 'if true the controller will log info to stdout and error/warn to stderr.'],
+  'log-level': ['Logging', 'Log level (INFO|ERROR). -- also DEBUG and WARN'],
+  'log-format': ['Logging', 'Log format (text|json).'],
+  kubeconfig: ['Kubernetes client', 'New: kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)'],
+  'kubeclient-qps': ['Kubernetes client', 'Kubeclient QPS (negative value disables ratelimiting) -- 5 upstream; 0 means 5'],
+  'kubeclient-burst': ['Kubernetes client', 'Kubeclient Burst -- 10 upstream; 0 means 10'],
+  'leader-elect': ['Leader election', 'New: elect one leader among replicas on a coordination.k8s.io Lease; without Lease rights the controller runs unelected (warns; one replica only)'],
+  'leader-elect-id': ['Leader election', 'New: the Lease name (default: sealed-secrets-controller, plus the key prefix when not the default and a hash of --label-selector when set)'],
+  'leader-elect-lease-duration': ['Leader election', 'New: how long a Lease is held without renewal'],
+  'leader-elect-renew-deadline': ['Leader election', 'New: how long the leader retries renewing before it stops leading'],
+  'leader-elect-retry-period': ['Leader election', 'New: how often to try to acquire or renew the Lease'],
+  'key-store': ['Key store', 'New: where the sealing keys live: kubernetes (Secrets in the controller namespace) or vault'],
+  'key-store-poll-interval': ['Key store', 'New: how often a store without a watch (Vault) is read again'],
+  'vault-kv-mount': ['Key store', 'New: the Vault KV v2 mount (VAULT_ADDR, VAULT_CACERT, VAULT_NAMESPACE, VAULT_SKIP_VERIFY as Vault\'s tools)'],
+  'vault-path-prefix': ['Key store', 'New: the path under the mount that holds one entry per key'],
+  'vault-auth-role': ['Key store', 'New: Vault Kubernetes auth role (else VAULT_TOKEN or --vault-token-file)'],
+  'vault-auth-mount': ['Key store', 'New: Vault Kubernetes auth mount'],
+  'vault-auth-jwt-file': ['Key store', 'New: the ServiceAccount token file for Vault Kubernetes auth'],
+  'vault-token-file': ['Key store', 'New: a file holding the Vault token'],
+};
+
+/** The groups of --help, in order (as kubeseal's). */
+export const HELP_GROUPS = ['Keys', 'Unsealing', 'HTTP', 'Logging', 'Kubernetes client', 'Leader election', 'Key store'] as const;
+
 /** Every flag, for SEALED_SECRETS_<FLAG> (see argsFromEnv). */
 export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   ...Object.entries(DEFAULTS).map(([name, v]) => ({ name, boolean: typeof v === 'boolean' })),
@@ -189,24 +258,81 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { name: 'log-info-stdout', boolean: true },
 ];
 
+/** The flag's --help text: upstream's, then ours in parentheses. */
+function describeFlag(name: string): string {
+  const [, text] = HELP[name] ?? ['', ''];
+  const [theirs, ours] = text.split(' -- ');
+  return ours ? `${theirs} (${ours})` : theirs!;
+}
+
 export function buildControllerParser(argv: readonly string[]) {
   let y = yargs([...argv])
     .scriptName('sealed-secrets-controller')
-    .usage('Usage: sealed-secrets-controller [flags]\n\nUnseals SealedSecrets into Secrets. Every flag is also SEALED_SECRETS_<FLAG>.')
+    .usage('Usage: sealed-secrets-controller [flags]\n\nUnseals SealedSecrets into Secrets. Every flag is also SEALED_SECRETS_<FLAG> (SEALED_SECRETS_KEY_PREFIX=...);\na flag on the command line wins. The controller namespace is $POD_NAMESPACE, else the ServiceAccount\'s, else "default".')
     // The last of repeated flags wins, as with upstream's pflag.
     .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': false })
     .strict()
-    .version('version', 'Show the version', 'dev')
-    .help()
+    .version('version', 'Print version information and exit', 'dev')
+    .help('help', 'Show help')
+    .alias('help', 'h')
+    // No wrapping: descriptions and flag names stay whole (as kubeseal's help).
+    .wrap(null)
     .exitProcess(false);
-  for (const [k, v] of Object.entries(DEFAULTS)) {
-    y = y.option(k, { type: typeof v === 'boolean' ? 'boolean' : typeof v === 'number' ? 'number' : 'string', default: v });
+  const names = [...Object.keys(DEFAULTS), 'rotate-period', 'log-info-stdout'];
+  for (const group of HELP_GROUPS) {
+    const members = names.filter((n) => HELP[n]?.[0] === group);
+    for (const k of members) {
+      if (k === 'rotate-period') {
+        y = y.option(k, { type: 'string', describe: describeFlag(k) });
+        continue;
+      }
+      if (k === 'log-info-stdout') {
+        y = y.option(k, { type: 'boolean', default: true, describe: describeFlag(k) });
+        continue;
+      }
+      const v = DEFAULTS[k as keyof typeof DEFAULTS];
+      y = y.option(k, { type: typeof v === 'boolean' ? 'boolean' : typeof v === 'number' ? 'number' : 'string', default: v, describe: describeFlag(k) });
+    }
+    y = y.group(members, `${group}:`);
   }
-  return y.option('rotate-period', { type: 'string', describe: 'deprecated alias of --key-renew-period' }).option('log-info-stdout', { type: 'boolean', default: true });
+  return y;
+}
+
+/** Flags with no --help text (a test keeps this empty). */
+export const undescribedFlags = (): string[] => [...Object.keys(DEFAULTS), 'rotate-period', 'log-info-stdout'].filter((n) => !HELP[n]);
+
+/** Where a Pod finds its ServiceAccount's namespace (upstream's myNamespace reads it too). */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The controller namespace as upstream's myNamespace(): $POD_NAMESPACE, else the ServiceAccount's namespace file (trimmed), else "default". */
+export function controllerNamespace(env: Readonly<Record<string, string | undefined>>, namespaceFile = SERVICE_ACCOUNT_NAMESPACE_FILE): string {
+  if (env['POD_NAMESPACE']) return env['POD_NAMESPACE'];
+  try {
+    const ns = readFileSync(namespaceFile, 'utf8').trim();
+    if (ns) return ns;
+  } catch {
+    // Not in a Pod (or no token mounted): upstream falls back to "default" too.
+  }
+  return 'default';
+}
+
+/**
+ * The Lease name when --leader-elect-id is not given: distinct for controllers that do not
+ * share their work, so each set of replicas elects its own leader in one namespace:
+ * "sealed-secrets-controller" for the default key prefix (as before), plus "-<prefix>" for
+ * another prefix, plus "-<hash>" of a --label-selector (a shard). Always a valid object name.
+ */
+export function defaultLeaseName(keyPrefix: string, labelSelector: string | undefined): string {
+  let name = 'sealed-secrets-controller';
+  if (keyPrefix !== DEFAULTS['key-prefix']) name += `-${keyPrefix}`;
+  const sel = labelSelector?.trim();
+  if (sel) name += `-${createHash('sha256').update(sel).digest('hex').slice(0, 10)}`;
+  if (name.length > 253) name = `sealed-secrets-controller-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
+  return name;
 }
 
 /** Builds the frozen config from parsed flags and the environment the process runs in. */
-export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>, cores: number): ControllerConfig {
+export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>, cores: number, namespaceFile = SERVICE_ACCOUNT_NAMESPACE_FILE): ControllerConfig {
   const str = (k: keyof typeof DEFAULTS) => String(a[k] ?? DEFAULTS[k]);
   const num = (k: keyof typeof DEFAULTS) => {
     const n = Number(a[k] ?? DEFAULTS[k]);
@@ -223,7 +349,7 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
   const cutoff = str('key-cutoff-time');
   const cutoffMs = cutoff ? Date.parse(cutoff) : undefined;
   if (cutoff && !Number.isFinite(cutoffMs)) throw new RangeError(`--key-cutoff-time: "${cutoff}" is not a date (use RFC 1123Z, e.g. the output of date -R)`);
-  const namespace = env['POD_NAMESPACE'] || 'kube-system';
+  const namespace = controllerNamespace(env, namespaceFile);
   const additional = str('additional-namespaces').split(',').map((s) => s.trim()).filter(Boolean);
   // Upstream: --additional-namespaces narrows the watch to the controller namespace plus those listed.
   const namespaces = bool('all-namespaces') && additional.length === 0 ? undefined : [...new Set([namespace, ...additional])];
@@ -259,6 +385,8 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
     oldGcBehavior: bool('old-gc-behavior'),
     updateStatus: bool('update-status'),
     skipRecreate: bool('skip-recreate'),
+    watchForSecrets: bool('watch-for-secrets'),
+    logInfoStdout: a['log-info-stdout'] === undefined ? true : Boolean(a['log-info-stdout']),
     logLevel: parseLogLevel(str('log-level')),
     logFormat: format,
     maxUnsealRetries: num('max-unseal-retries'),
@@ -275,7 +403,8 @@ export function configFromArgs(a: Record<string, unknown>, env: Readonly<Record<
     leaseDurationMs: parseDuration(str('leader-elect-lease-duration'), 'leader-elect-lease-duration'),
     renewDeadlineMs: parseDuration(str('leader-elect-renew-deadline'), 'leader-elect-renew-deadline'),
     retryPeriodMs: parseDuration(str('leader-elect-retry-period'), 'leader-elect-retry-period'),
-    leaseName: str('leader-elect-id'),
+    leaseName: str('leader-elect-id') || defaultLeaseName(prefix, str('label-selector') || undefined),
+    leaseNameDerived: !str('leader-elect-id'),
     keyStore: keyStore as 'kubernetes' | 'vault',
     keyActivationDelayMs: parseDuration(str('key-activation-delay'), 'key-activation-delay'),
     keyStorePollIntervalMs: parseDuration(str('key-store-poll-interval'), 'key-store-poll-interval'),

@@ -25,14 +25,26 @@ function textValue(v: unknown): string {
   return /[\s"=]/.test(s) ? JSON.stringify(s) : s;
 }
 
-export function createLogger(options: { level: LogLevel; format: 'text' | 'json'; write?: (line: string) => void; now?: () => Date }): Logger {
-  const write = options.write ?? ((line: string) => void process.stderr.write(line + '\n'));
+/**
+ * `write` takes every line (tests). Without it, as upstream's --log-info-stdout (pkg/log's
+ * MultiStreamHandler): with `infoToStdout` (upstream's default) debug and info lines go to
+ * stdout and warnings and errors to stderr; without it, everything goes to stderr.
+ */
+export function createLogger(options: { level: LogLevel; format: 'text' | 'json'; write?: (line: string, level: LogLevel) => void; infoToStdout?: boolean; now?: () => Date }): Logger {
+  const toStdout = options.infoToStdout ?? false;
+  const write =
+    options.write ??
+    ((line: string, level: LogLevel) => void (toStdout && ORDER[level] <= ORDER.info ? process.stdout : process.stderr).write(line + '\n'));
   const now = options.now ?? (() => new Date());
   const emit = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) => {
     if (ORDER[level] < ORDER[options.level]) return;
     const time = now().toISOString();
-    if (options.format === 'json') write(JSON.stringify({ time, level: level.toUpperCase(), msg, ...fields }));
-    else write([`time=${time}`, `level=${level.toUpperCase()}`, `msg=${textValue(msg)}`, ...Object.entries(fields).map(([k, v]) => `${k}=${textValue(v)}`)].join(' '));
+    if (options.format === 'json') write(JSON.stringify({ time, level: level.toUpperCase(), msg, ...fields }), level);
+    else
+      write(
+        [`time=${time}`, `level=${level.toUpperCase()}`, `msg=${textValue(msg)}`, ...Object.entries(fields).map(([k, v]) => `${k}=${textValue(v)}`)].join(' '),
+        level,
+      );
   };
   return {
     debug: (m, f) => emit('debug', m, f),

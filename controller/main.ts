@@ -27,7 +27,7 @@ const VERSION = typeof __KUBESEAL_VERSION__ === 'string' ? __KUBESEAL_VERSION__ 
 
 async function parseConfig(): Promise<ControllerConfig | number> {
   const argv = [...argsFromEnv(process.argv.slice(2), process.env, CONTROLLER_FLAGS), ...process.argv.slice(2)];
-  const parser = buildControllerParser(argv).version('version', 'Show the version', VERSION);
+  const parser = buildControllerParser(argv).version('version', 'Print version information and exit', VERSION);
   let out = '';
   let failure: string | undefined;
   parser.fail((msg, err) => {
@@ -79,7 +79,7 @@ async function retry<T>(what: string, log: Logger, f: () => Promise<T>): Promise
 async function main(): Promise<number | undefined> {
   const config = await parseConfig();
   if (typeof config === 'number') return config;
-  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, infoToStdout: config.logInfoStdout });
   const metrics = createMetrics(VERSION);
 
   const kc = new KubeConfig();

@@ -201,6 +201,63 @@ interface StatusUpdate {
   eventMessage?: string;
   /** A new or changed object: its status write goes ahead of bulk work at the rate limiter. */
   urgent?: boolean;
+  /** A failure that waits for a change (Stalled=True) rather than one retried (Reconciling=True). */
+  stalled?: boolean;
+}
+
+/** Conflicts retried on a status write before giving up (the next reconcile writes it). */
+const STATUS_WRITE_ATTEMPTS = 4;
+
+/** What a reconcile concluded, as the conditions say it. */
+export interface ConditionOutcome {
+  ok: boolean;
+  reason: string;
+  message: string;
+  /** For a failure: waits for a change (Stalled) rather than being retried (Reconciling). */
+  stalled: boolean;
+}
+
+/** The condition types this controller owns; others found in status are kept as they are. */
+export const OWN_CONDITIONS = ['Synced', 'Ready', 'Stalled', 'Reconciling'] as const;
+
+/**
+ * The conditions for an outcome, Synced first (upstream's printer columns read conditions[0]):
+ * - Synced: as upstream writes it (status, message on failure) plus its reason;
+ * - Ready: the same status, reason and message, for Flux and other kstatus readers;
+ * - Stalled=True: a failure that waits for a change (no key could decrypt, a template error,
+ *   an unmanaged Secret): kstatus reports Failed;
+ * - Reconciling=True: a failure that is retried: kstatus reports InProgress.
+ * Stalled and Reconciling are abnormal-true conditions: left out when False (kstatus reads
+ * absence as False). Reconciling is not written at the start of a reconcile: an
+ * observedGeneration behind metadata.generation already reads as InProgress. Times are kept
+ * from the previous condition of the same type and status. Nothing here depends on the
+ * values: a value error is reported as success (ok), as for Synced.
+ */
+export function desiredConditions(prev: readonly SealedSecretCondition[] | undefined, o: ConditionOutcome, now: string): SealedSecretCondition[] {
+  const status: SealedSecretCondition['status'] = o.ok ? 'True' : 'False';
+  const make = (type: string, st: SealedSecretCondition['status']): SealedSecretCondition => {
+    const p = prev?.find((c) => c.type === type);
+    const c: SealedSecretCondition = { type, status: st, lastUpdateTime: now, lastTransitionTime: p && p.status === st ? (p.lastTransitionTime ?? now) : now, reason: o.reason };
+    // Omitted when empty, like upstream's omitempty.
+    if (o.message) c.message = o.message;
+    return c;
+  };
+  const out = [make('Synced', status), make('Ready', status)];
+  if (!o.ok) out.push(make(o.stalled ? 'Stalled' : 'Reconciling', 'True'));
+  for (const c of prev ?? []) if (!(OWN_CONDITIONS as readonly string[]).includes(c.type)) out.push(c);
+  return out;
+}
+
+/** Whether the status of `ss` differs from what `o` makes it (times aside), or describes another generation. */
+export function statusChanged(ss: SealedSecret, o: ConditionOutcome): boolean {
+  if (ss.status?.observedGeneration !== ss.metadata.generation) return true;
+  const want = desiredConditions(undefined, o, '');
+  const have = (ss.status?.conditions ?? []).filter((c) => (OWN_CONDITIONS as readonly string[]).includes(c.type));
+  if (have.length !== want.length) return true;
+  return want.some((w) => {
+    const h = have.find((c) => c.type === w.type);
+    return !h || h.status !== w.status || (h.reason ?? '') !== (w.reason ?? '') || (h.message ?? '') !== (w.message ?? '');
+  });
 }
 
 export class Reconciler {
@@ -278,9 +335,10 @@ export class Reconciler {
     if (existing && !isControlledBy(existing, ss) && !isManaged(existing) && !isPatch(existing)) {
       const msg = `Resource "${name}" already exists and is not managed by SealedSecret`;
       this.d.metrics.unsealErrors.inc({ reason: 'unmanaged', namespace: ns });
+      // Upstream's texts: the Event says msg, the status `failed update: ${msg}`; our hint follows.
       return this.#fail(ss, new SealedSecretsError('ERR_UNMANAGED', msg, {
         hint: `add the annotation ${ANNOTATION_MANAGED}=true to Secret ${ns}/${name} to let the controller take it over`,
-      }), EVENT_ERR_UPDATE_FAILED);
+      }), EVENT_ERR_UPDATE_FAILED, '', 'failed update: ');
     }
 
     let unsealed: Secret;
@@ -407,56 +465,80 @@ export class Reconciler {
     return out;
   }
 
-  async #fail(ss: SealedSecret, e: unknown, reason: string, eventPrefix = ''): Promise<Outcome> {
+  async #fail(ss: SealedSecret, e: unknown, reason: string, eventPrefix = '', statusPrefix = ''): Promise<Outcome> {
     const err = isSealedSecretsError(e) ? e : new SealedSecretsError('ERR_UPDATE_FAILED', 'internal error');
-    const message = err.message;
-    const changed = await this.#setStatus(ss, { ok: false, message, reason, wroteSecret: false, eventMessage: `${eventPrefix}${err.detail}` });
-    this.d.log.warn('SealedSecret not synced', { sealedSecret: objectRef(ss.metadata), code: err.code, error: message, statusChanged: changed });
+    const message = `${statusPrefix}${err.message}`;
     const policy = RETRY[err.code];
+    const changed = await this.#setStatus(ss, { ok: false, message, reason, wroteSecret: false, eventMessage: `${eventPrefix}${err.detail}`, stalled: policy !== 'retry' });
+    this.d.log.warn('SealedSecret not synced', { sealedSecret: objectRef(ss.metadata), code: err.code, error: message, statusChanged: changed });
     return policy === 'retry' ? 'retry' : policy === 'limited' ? 'retry-limited' : 'failed';
   }
 
   /**
-   * Sets condition Synced and observedGeneration; writes only on a change, and emits
-   * the Event only then (or when the Secret was written). Returns whether it changed.
+   * Sets the conditions and observedGeneration; writes only on a change, and emits the Event
+   * only then (or when the Secret was written). Returns whether it changed.
+   *
+   * Status is written with `update` on the status subresource (the verb upstream's RBAC
+   * grants), conditioned on the cached resourceVersion; on a conflict the SealedSecret is read
+   * again and, if it is still the generation this reconcile worked on, the write is retried on
+   * top of what is there now (a newer generation is queued and writes its own status).
    */
-  async #setStatus(ss: SealedSecret, { ok, message, reason, wroteSecret, eventMessage, urgent = false }: StatusUpdate): Promise<boolean> {
+  async #setStatus(ss: SealedSecret, { ok, message, reason, wroteSecret, eventMessage, urgent = false, stalled = true }: StatusUpdate): Promise<boolean> {
     // Whole seconds, as upstream's metav1.Time: finer times would time the reconcile for anyone who can read status.
     const now = new Date(Math.floor(this.d.now().getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-    const prev = ss.status?.conditions?.find((c) => c.type === 'Synced');
-    const status: SealedSecretCondition['status'] = ok ? 'True' : 'False';
-    const changed = !prev || prev.status !== status || (prev.message ?? '') !== message || ss.status?.observedGeneration !== ss.metadata.generation;
+    const outcome: ConditionOutcome = { ok, reason: ok ? EVENT_UNSEALED : reason, message, stalled };
+    const changed = statusChanged(ss, outcome);
     this.d.metrics.conditionInfo.set(this.#conditionSeries(ss), ok ? 1 : -1);
     if (changed || wroteSecret) {
       const type = ok ? 'Normal' : 'Warning';
       this.d.events.emit(ss, type, reason, ok ? 'SealedSecret unsealed successfully' : (eventMessage ?? message));
     }
     if (!changed || !this.d.config.updateStatus) return changed;
-    const cond: SealedSecretCondition = {
-      type: 'Synced',
-      status,
-      lastUpdateTime: now,
-      lastTransitionTime: prev && prev.status === status ? (prev.lastTransitionTime ?? now) : now,
-      reason: ok ? 'Unsealed' : reason,
-    };
-    // Omitted when empty, like upstream's omitempty (an empty string in a merge patch is refused by some API servers).
-    if (message) cond.message = message;
-    const body: SealedSecretStatus = { conditions: [cond] };
-    if (ss.metadata.generation !== undefined) body.observedGeneration = ss.metadata.generation;
-    try {
-      await this.d.client.request({
-        method: 'PATCH',
-        path: paths.sealedSecretStatus(ss.metadata.namespace!, ss.metadata.name!),
-        body: { status: body },
-        contentType: 'application/merge-patch+json',
-        discardBody: true,
-        urgent,
-      });
-    } catch (e) {
-      this.d.metrics.unsealErrors.inc({ reason: 'status', namespace: ss.metadata.namespace ?? '' });
-      this.d.log.warn('status update failed', { sealedSecret: objectRef(ss.metadata), error: (e as Error).message });
+    let current = ss;
+    for (let attempt = 1; ; attempt++) {
+      const body: SealedSecretStatus = { conditions: desiredConditions(current.status?.conditions, outcome, now) };
+      if (ss.metadata.generation !== undefined) body.observedGeneration = ss.metadata.generation;
+      try {
+        await this.d.client.request({
+          method: 'PUT',
+          path: paths.sealedSecretStatus(ss.metadata.namespace!, ss.metadata.name!),
+          // The status subresource takes status only; uid and resourceVersion make it refuse another object or version.
+          body: { apiVersion: 'bitnami.com/v1alpha1', kind: KIND, metadata: { name: ss.metadata.name, namespace: ss.metadata.namespace, uid: ss.metadata.uid, resourceVersion: current.metadata.resourceVersion }, status: body },
+          discardBody: true,
+          urgent,
+        });
+        return changed;
+      } catch (e) {
+        if (e instanceof ApiError && e.conflict && attempt < STATUS_WRITE_ATTEMPTS) {
+          let fresh: SealedSecret;
+          try {
+            fresh = await this.d.client.request<SealedSecret>({ method: 'GET', path: paths.sealedSecret(ss.metadata.namespace!, ss.metadata.name!), urgent });
+          } catch (e2) {
+            if (e2 instanceof ApiError && e2.notFound) return changed;
+            e = e2;
+            this.#statusWriteFailed(ss, e);
+            return changed;
+          }
+          // Another object or a newer generation: its own reconcile (queued by the informer) writes its status.
+          if (fresh.metadata.uid !== ss.metadata.uid || fresh.metadata.generation !== ss.metadata.generation) return changed;
+          if (!statusChanged(fresh, outcome)) return changed;
+          current = fresh;
+          continue;
+        }
+        this.#statusWriteFailed(ss, e);
+        return changed;
+      }
     }
-    return changed;
+  }
+
+  #statusWriteFailed(ss: SealedSecret, e: unknown): void {
+    this.d.metrics.unsealErrors.inc({ reason: 'status', namespace: ss.metadata.namespace ?? '' });
+    const forbidden = e instanceof ApiError && e.status === 403;
+    this.d.log.warn('status update failed', {
+      sealedSecret: objectRef(ss.metadata),
+      error: (e as Error).message,
+      ...(forbidden ? { hint: 'grant update on sealedsecrets/status (group bitnami.com) to the controller, or run it with --update-status=false' } : {}),
+    });
   }
 
   /** This SealedSecret's condition_info labels; a series left under old labels (an edited instance label) is removed. */

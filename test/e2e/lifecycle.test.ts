@@ -160,7 +160,7 @@ describe('controller life cycle on a real API server', () => {
     await cluster.admin.request({ method: 'POST', path: paths.secrets('team-a'), body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'legacy', namespace: 'team-a' }, data: { old: b64('keep-me') } } });
     await createSS(seal('team-a', 'legacy', { fresh: 'pw-managed-9' }));
     const c = await synced('team-a', 'legacy', 'False');
-    expect(c.message).toBe('Resource "legacy" already exists and is not managed by SealedSecret');
+    expect(c.message).toBe('failed update: Resource "legacy" already exists and is not managed by SealedSecret');
     expect((await getSecret('team-a', 'legacy'))!.data).toEqual({ old: b64('keep-me') });
     const s = (await getSecret('team-a', 'legacy'))!;
     s.metadata.annotations = { 'sealedsecrets.bitnami.com/managed': 'true' };

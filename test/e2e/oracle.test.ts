@@ -81,7 +81,9 @@ describe('no plaintext oracle on a real API server', () => {
       const name = `case-${i}`;
       const [a, b] = [await settledStatus(NS.A, name), await settledStatus(NS.B, name)];
       expect(a, c.name).toEqual(b);
-      expect(a, c.name).toMatchObject({ conditions: [{ type: 'Synced', status: 'True', reason: 'Unsealed' }] });
+      // Success's conditions only: Ready follows Synced, and no Stalled (Flux would report Failed) or Reconciling.
+      expect(a, c.name).toMatchObject({ conditions: [{ type: 'Synced', status: 'True', reason: 'Unsealed' }, { type: 'Ready', status: 'True', reason: 'Unsealed' }] });
+      expect((a as { conditions: unknown[] }).conditions, c.name).toHaveLength(2);
       await waitFor(async () => (await eventsOf(NS.A, name)).length > 0 && (await eventsOf(NS.B, name)).length > 0, 10_000, `Events of ${name}`);
       expect(await eventsOf(NS.A, name), c.name).toEqual(await eventsOf(NS.B, name));
       expect(await verify(sealed[i]!.A), c.name).toBe(await verify(sealed[i]!.B));

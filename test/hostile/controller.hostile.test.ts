@@ -126,7 +126,7 @@ describe('the controller with hostile SealedSecrets', () => {
           r.items.push(JSON.parse(deepText));
           return r as T;
         }
-        if (req.method === 'PATCH' && req.path.endsWith('/sealedsecrets/deep/status')) {
+        if (req.method === 'PUT' && req.path.endsWith('/sealedsecrets/deep/status')) {
           deepStatus = (req.body as { status: SealedSecretStatus }).status;
           return {} as T;
         }

@@ -113,7 +113,8 @@ describe('no plaintext oracle through the controller', () => {
     expect(a.verify).toEqual(b.verify);
     // And what they see is what success looks like.
     expect(a.verify.status).toBe(200);
-    expect((a.status as SealedSecret['status'])?.conditions?.[0]).toMatchObject({ type: 'Synced', status: 'True' });
+    // Every condition is success's: Synced and Ready True, no Stalled or Reconciling (kstatus: Current).
+    expect((a.status as SealedSecret['status'])?.conditions?.map((x) => `${x.type}=${x.status} ${x.reason ?? ''}`)).toEqual(['Synced=True Unsealed', 'Ready=True Unsealed']);
     expect(a.events).toEqual(['Normal Unsealed SealedSecret unsealed successfully']);
   });
 });
