@@ -5,12 +5,12 @@
  * SealedSecret is picked up ahead of any resync backlog.
  */
 import { ANNOTATION_MANAGED, ANNOTATION_PATCH, KIND, isSealedSecretsError, type SealedSecret, type Secret } from '../src/index.js';
-import { paths, type KubeApi } from './kube/client.js';
+import { ApiError, paths, type KubeApi } from './kube/client.js';
 import { Informer, keyOf, type KubeObject } from './kube/informer.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { WorkQueue, type Priority } from './queue.js';
-import { Reconciler, scopeAnnotations, sourceHash, type Outcome } from './reconciler.js';
+import { ANNOTATION_CONTENT_MAC, ANNOTATION_OWNER, Reconciler, scopeAnnotations, sourceHash, type Outcome } from './reconciler.js';
 
 export interface ControllerOptions {
   /** Namespaces to watch; undefined for all. */
@@ -30,7 +30,10 @@ function trimSecret(o: KubeObject): KubeObject {
   const ours =
     (meta.ownerReferences ?? []).some((r) => r.kind === KIND && r.controller) ||
     meta.annotations?.[ANNOTATION_MANAGED] === 'true' ||
-    meta.annotations?.[ANNOTATION_PATCH] === 'true';
+    meta.annotations?.[ANNOTATION_PATCH] === 'true' ||
+    // Written by this controller without an ownerReference (skip-set-owner-references): the reconciler verifies the MAC.
+    meta.annotations?.[ANNOTATION_OWNER] !== undefined ||
+    meta.annotations?.[ANNOTATION_CONTENT_MAC] !== undefined;
   return (ours ? { ...s, metadata: meta } : { metadata: meta, type: s.type }) as unknown as KubeObject;
 }
 
@@ -67,7 +70,7 @@ export class Controller {
   readonly outcomes = new Map<Outcome, number>();
 
   constructor(
-    client: KubeApi,
+    private readonly client: KubeApi,
     private readonly reconciler: Reconciler,
     private readonly log: Logger,
     private readonly metrics: Metrics,
@@ -87,6 +90,10 @@ export class Controller {
           onError: (e, n) => log.warn('SealedSecret watch failed; retrying', { namespace: ns ?? '*', attempt: n, error: (e as Error).message }),
         }),
       );
+      // --skip-recreate, as upstream: no Secret informer at all (so no cluster-wide list/watch of
+      // Secrets is needed); each reconcile reads its Secret with a get, and a Secret deleted or
+      // edited by hand is restored only when the SealedSecret or the keys change.
+      if (o.skipRecreate) continue;
       this.secrets.push(
         new Informer(client, {
           path: paths.secrets(ns),
@@ -139,12 +146,23 @@ export class Controller {
     return undefined;
   }
 
-  getSecret(key: string): Secret | undefined {
+  getSecret(key: string): Secret | undefined | Promise<Secret | undefined> {
+    if (this.o.skipRecreate) return this.#readSecret(key);
     for (const inf of this.secrets) {
       const o = inf.get(key);
       if (o) return o as unknown as Secret;
     }
     return undefined;
+  }
+
+  async #readSecret(key: string): Promise<Secret | undefined> {
+    const [ns, name] = key.split('/') as [string, string];
+    try {
+      return trimSecret(await this.client.request<KubeObject>({ method: 'GET', path: paths.secret(ns, name) })) as unknown as Secret;
+    } catch (e) {
+      if (e instanceof ApiError && e.notFound) return undefined;
+      throw e;
+    }
   }
 
   /** A Secret with the name of a SealedSecret changed: check it, unless it is exactly what we wrote. */

@@ -172,6 +172,8 @@ export interface ReadinessState {
   keyStoreFailing: boolean;
   cachesSynced: boolean;
   leader: boolean;
+  /** The Lease is forbidden and this replica runs unelected (said in the detail). */
+  unelected?: boolean;
 }
 
 /** /readyz's answer: what is missing, in fixed words (an error's text could name hosts, paths or tokens). */
@@ -179,7 +181,7 @@ export function readiness(s: ReadinessState): { ok: boolean; detail: string } {
   const problems = [s.keys === 0 ? `no sealing key loaded yet${s.keyStoreFailing ? ' (key store unreachable, see logs)' : ''}` : '', s.cachesSynced ? '' : 'caches not synced yet'].filter(Boolean);
   // A key store outage with keys in memory is degraded, not down: every replica keeps serving.
   const degraded = s.keys > 0 && s.keyStoreFailing ? `; key store unreachable (see logs), serving from the ${s.keys} keys in memory` : '';
-  return { ok: problems.length === 0, detail: (problems.join('; ') || `${s.keys} keys, leader=${s.leader}`) + degraded };
+  return { ok: problems.length === 0, detail: (problems.join('; ') || `${s.keys} keys, leader=${s.leader}${s.unelected ? ' (unelected: the Lease is forbidden, see logs)' : ''}`) + degraded };
 }
 
 class HttpError extends Error {

@@ -33,6 +33,8 @@ export class LeaderElector {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onStart: () => void = () => undefined;
   #onStop: () => void = () => undefined;
+  #onForbidden: (e: ApiError) => void = () => undefined;
+  #forbidden = false;
 
   constructor(
     private readonly client: KubeApi,
@@ -44,9 +46,20 @@ export class LeaderElector {
     return this.#leading;
   }
 
-  run(onStartedLeading: () => void, onStoppedLeading: () => void): void {
+  /** The Lease was forbidden (HTTP 403): campaigning stopped and onForbidden was called. */
+  get forbidden(): boolean {
+    return this.#forbidden;
+  }
+
+  /**
+   * Campaigns until stop(). If the API server forbids the Lease (403 on get, create or update:
+   * RBAC without lease rights, as upstream's chart and manifests), campaigning stops for good
+   * and `onForbidden` is called once; the caller decides whether to run unelected.
+   */
+  run(onStartedLeading: () => void, onStoppedLeading: () => void, onForbidden: (e: ApiError) => void = () => undefined): void {
     this.#onStart = onStartedLeading;
     this.#onStop = onStoppedLeading;
+    this.#onForbidden = onForbidden;
     void this.#tick();
   }
 
@@ -67,6 +80,12 @@ export class LeaderElector {
         }
       }
     } catch (e) {
+      if (e instanceof ApiError && e.status === 403) {
+        this.#forbidden = true;
+        this.#stopped = true;
+        this.#onForbidden(e);
+        return;
+      }
       this.log.warn('lease update failed', { lease: `${this.o.namespace}/${this.o.name}`, error: (e as Error).message });
     }
     if (this.#leading && this.#now() - this.#lastRenew > this.o.renewDeadlineMs) {

@@ -153,7 +153,7 @@ async function main(): Promise<number | undefined> {
   const httpDeps = {
     certificatePem: () => keys.certificatePem(),
     // The key store's error text is logged where it happens (reload's callers), never served.
-    ready: () => readiness({ keys: keys.size, keyStoreFailing: Boolean(keys.lastReload.error), cachesSynced: informersSynced, leader: elector?.leading ?? true }),
+    ready: () => readiness({ keys: keys.size, keyStoreFailing: Boolean(keys.lastReload.error), cachesSynced: informersSynced, leader: elector ? elector.leading || elector.forbidden : true, unelected: elector?.forbidden ?? false }),
     verify: (ss: SealedSecret) => pool.verify(ss),
     rotate: (ss: SealedSecret) => pool.reencrypt(ss, keys.sealingKey()?.fingerprint),
     metrics,
@@ -188,7 +188,9 @@ async function main(): Promise<number | undefined> {
   keyInformer.on({ add: reloadKeys, update: reloadKeys, delete: reloadKeys });
   keys.onChange(() => controller.requeueAll('low'));
   await retry(`loading sealing keys from the ${store.kind} key store`, log, () => keys.reload());
-  if (store.kind === 'kubernetes') keyInformer.start();
+  // --watch-for-secrets (default true here, false upstream): without it, keys are read at start
+  // and after this replica's own rotations only, as upstream.
+  if (store.kind === 'kubernetes' && config.watchForSecrets) keyInformer.start();
   // Vault has no watch: poll. Failures keep the keys held and are counted and logged.
   const poll = setInterval(() => {
     keys.updateMetrics();
@@ -233,13 +235,25 @@ async function main(): Promise<number | undefined> {
         keys.stopRenewal();
         controller.pauseWorkers();
       },
+      (e) => {
+        // Upstream's RBAC (its Helm chart and controller.yaml) grants no Lease rights, and upstream
+        // runs one replica without election. Doing the same beats reconciling nothing while ready:
+        // said loudly here, in leader_election_forbidden and in /readyz's detail.
+        metrics.leaderElectionForbidden.set(1);
+        log.error('leader election is forbidden: running unelected, as upstream does; run ONE replica only (two would race on Secrets and keys)', {
+          lease: `${config.namespace}/${config.leaseName}`,
+          error: e.message,
+          hint: `grant get, create and update on leases (group coordination.k8s.io) in namespace ${config.namespace} to the controller's ServiceAccount (deploy/base/rbac.yaml's Role does), or run with --leader-elect=false to silence this`,
+        });
+        if (!elector!.leading) void lead().catch((err: unknown) => log.error('starting unelected failed', { error: (err as Error).message }));
+      },
     );
   } else {
     await lead();
   }
 
   process.on('SIGUSR1', () => {
-    if (elector && !elector.leading) return log.warn('SIGUSR1 ignored: only the leader generates keys');
+    if (elector && !elector.leading && !elector.forbidden) return log.warn('SIGUSR1 ignored: only the leader generates keys');
     void keys.rotate('SIGUSR1').catch((e: unknown) => log.error('key rotation on SIGUSR1 failed', { error: (e as Error).message }));
   });
   await new Promise<void>((resolve) => {

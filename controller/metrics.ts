@@ -20,6 +20,7 @@ export interface Metrics {
   keys: Gauge;
   sealedSecretsPerKey: Gauge<'fingerprint'>;
   isLeader: Gauge;
+  leaderElectionForbidden: Gauge;
   reconciles: Counter<'outcome'>;
   keysByState: Gauge<'state'>;
   keyAge: Gauge<'fingerprint'>;
@@ -56,7 +57,12 @@ export function createMetrics(revision: string): Metrics {
     rsaOperations: new Counter({ name: `${p}rsa_private_operations_total`, help: 'RSA private-key operations spent unsealing', registers: [registry] }),
     keys: new Gauge({ name: `${p}keys`, help: 'Sealing keys held by the controller', registers: [registry] }),
     sealedSecretsPerKey: new Gauge({ name: `${p}sealed_secrets_per_key`, help: 'SealedSecrets whose values a key opened, by key fingerprint', labelNames: ['fingerprint'], registers: [registry] }),
-    isLeader: new Gauge({ name: `${p}is_leader`, help: '1 when this replica holds the leader lease', registers: [registry] }),
+    isLeader: new Gauge({ name: `${p}is_leader`, help: '1 when this replica holds the leader lease, or runs unelected', registers: [registry] }),
+    leaderElectionForbidden: new Gauge({
+      name: `${p}leader_election_forbidden`,
+      help: '1 when the Lease is forbidden to the controller (RBAC without lease rights, e.g. upstream\'s chart) and it runs unelected: run one replica only, or grant get, create and update on leases in the controller namespace',
+      registers: [registry],
+    }),
     keysByState: new Gauge({ name: `${p}keys_by_state`, help: 'Sealing keys by state: active (may seal) or pending (decrypts, seals after its activation time)', labelNames: ['state'], registers: [registry] }),
     keyAge: new Gauge({ name: `${p}key_age_seconds`, help: 'Age of each sealing key, by fingerprint', labelNames: ['fingerprint'], registers: [registry] }),
     nextRotation: new Gauge({ name: `${p}next_key_rotation_seconds`, help: 'Seconds until the next scheduled key renewal (negative: overdue; absent: renewal disabled)', registers: [registry] }),

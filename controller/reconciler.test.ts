@@ -14,7 +14,8 @@ import { assembleController } from './assemble.js';
 import { Informer } from './kube/informer.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { MAX_CANONICAL_DEPTH, canonical } from './reconciler.js';
+import type { KubeApi, KubeRequest } from './kube/client.js';
+import { ANNOTATION_OWNER, MAX_CANONICAL_DEPTH, canonical, desiredConditions, statusChanged } from './reconciler.js';
 import { UnsealPool } from './unseal-pool.js';
 
 const WORKER = fileURLToPath(new URL('../dist/unseal-worker.cjs', import.meta.url));
@@ -130,5 +131,103 @@ describe('the informer', () => {
     expect(failures).toEqual(['add ns/bad']);
     expect([...inf.cache.keys()].sort()).toEqual(['ns/bad', 'ns/good']);
     inf.stop();
+  });
+});
+
+describe('status, written as upstream (update on the status subresource)', () => {
+  it('on a conflict re-reads the SealedSecret and writes on top of what is there, keeping conditions of others', async () => {
+    const api = new MemoryApi();
+    let conflicted = 0;
+    const racing: KubeApi = {
+      async request<T>(req: KubeRequest): Promise<T> {
+        if (req.method === 'PUT' && req.path.endsWith('/sealedsecrets/raced/status') && conflicted === 0) {
+          conflicted++;
+          // Someone else writes in between: a label, and a condition of their own.
+          const o = api.get('sealedsecrets', 'ns/raced')!;
+          await api.request({ method: 'PATCH', path: '/apis/bitnami.com/v1alpha1/namespaces/ns/sealedsecrets/raced', body: { metadata: { ...o.metadata, labels: { team: 'x' } } } });
+          await api.request({ method: 'PATCH', path: '/apis/bitnami.com/v1alpha1/namespaces/ns/sealedsecrets/raced/status', body: { status: { conditions: [{ type: 'PolicyChecked', status: 'True' }] } } });
+        }
+        return api.request<T>(req);
+      },
+      watch: (p, q, on, s) => api.watch(p, q, on, s),
+    };
+    const { controller } = assembleController({ api: racing, pool, log, metrics: createMetrics('t'), macKey: () => macKey, controller: { concurrency: 1 } });
+    api.put('sealedsecrets', sealed('raced') as never);
+    controller.startInformers();
+    await controller.startWorkers();
+    await controller.idle();
+    controller.stop();
+    expect(conflicted).toBe(1);
+    const st = (api.get('sealedsecrets', 'ns/raced') as unknown as SealedSecret).status!;
+    expect(st.observedGeneration).toBe(1);
+    expect(st.conditions!.map((c) => `${c.type}=${c.status}`)).toEqual(['Synced=True', 'Ready=True', 'PolicyChecked=True']);
+  });
+
+  it('Ready follows Synced; a failure that waits for a change is Stalled, one that is retried is Reconciling; times are kept while the status holds', () => {
+    const fail = { ok: false, reason: 'ErrUnsealFailed', message: 'no key could decrypt secret (v)', stalled: true };
+    const a = desiredConditions(undefined, fail, '2026-12-01T00:00:00Z');
+    expect(a.map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`)).toEqual([
+      'Synced=False ErrUnsealFailed: no key could decrypt secret (v)',
+      'Ready=False ErrUnsealFailed: no key could decrypt secret (v)',
+      'Stalled=True ErrUnsealFailed: no key could decrypt secret (v)',
+    ]);
+    const retried = desiredConditions(a, { ...fail, stalled: false }, '2026-12-01T00:01:00Z');
+    expect(retried.map((c) => `${c.type}=${c.status}`)).toEqual(['Synced=False', 'Ready=False', 'Reconciling=True']);
+    expect(retried[0]!.lastTransitionTime).toBe('2026-12-01T00:00:00Z');
+    const ok = desiredConditions(retried, { ok: true, reason: 'Unsealed', message: '', stalled: false }, '2026-12-01T00:02:00Z');
+    expect(ok.map((c) => `${c.type}=${c.status} ${c.message ?? '(no message)'}`)).toEqual(['Synced=True (no message)', 'Ready=True (no message)']);
+    expect(ok[1]!.lastTransitionTime).toBe('2026-12-01T00:02:00Z');
+    const ss = { metadata: { generation: 2 }, status: { observedGeneration: 2, conditions: ok } } as unknown as SealedSecret;
+    expect(statusChanged(ss, { ok: true, reason: 'Unsealed', message: '', stalled: false })).toBe(false);
+    expect(statusChanged({ ...ss, metadata: { generation: 3 } } as SealedSecret, { ok: true, reason: 'Unsealed', message: '', stalled: false })).toBe(true);
+    expect(statusChanged(ss, fail)).toBe(true);
+  });
+});
+
+describe('a Secret written with skip-set-owner-references', () => {
+  const noOwner = (name: string, value: string): SealedSecret => {
+    const ss = sealSecret({ metadata: { name, namespace: 'ns', annotations: { 'sealedsecrets.bitnami.com/skip-set-owner-references': 'true' } }, stringData: { v: value } }, { publicKey: key.publicKey });
+    return ss;
+  };
+  const value = (api: MemoryApi, name: string) => Buffer.from((api.get('secrets', `ns/${name}`) as unknown as { data: Record<string, string> }).data['v']!, 'base64').toString();
+
+  it('stays the controller\'s across updates and a restart (owner MAC bound to namespace, name and uid); copied annotations on another Secret do not make it the controller\'s', async () => {
+    const api = new MemoryApi();
+    const start = async () => {
+      const c = assembleController({ api, pool, log, metrics: createMetrics('t'), macKey: () => macKey, reconciler: { maxUnsealRetries: 0 }, controller: { concurrency: 2 } });
+      c.controller.startInformers();
+      await c.controller.startWorkers();
+      return c.controller;
+    };
+    let controller = await start();
+    api.put('sealedsecrets', noOwner('mine', 'v1') as never);
+    await controller.idle();
+    const mine = api.get('secrets', 'ns/mine')!;
+    expect(mine.metadata['ownerReferences']).toBeUndefined();
+    expect((mine.metadata['annotations'] as Record<string, string>)[ANNOTATION_OWNER]).toMatch(/^[\w-]{43}$/);
+    // The same annotations, copied onto a Secret of someone else's with another name.
+    api.put('secrets', { metadata: { name: 'copy', namespace: 'ns', annotations: { ...(mine.metadata['annotations'] as Record<string, string>) } }, data: { v: b64('theirs') } } as never);
+    api.put('sealedsecrets', noOwner('copy', 'x') as never);
+    api.put('sealedsecrets', noOwner('mine', 'v2') as never);
+    await controller.idle();
+    expect(value(api, 'mine')).toBe('v2');
+    expect(value(api, 'copy')).toBe('theirs');
+    expect((api.get('sealedsecrets', 'ns/copy') as unknown as SealedSecret).status?.conditions?.[0]?.message).toBe('failed update: Resource "copy" already exists and is not managed by SealedSecret');
+    controller.stop();
+    // A restart, then another update: still the controller's.
+    controller = await start();
+    await controller.idle();
+    api.put('sealedsecrets', noOwner('mine', 'v3') as never);
+    await controller.idle();
+    expect(value(api, 'mine')).toBe('v3');
+    expect((api.get('sealedsecrets', 'ns/mine') as unknown as SealedSecret).status?.conditions?.[0]?.status).toBe('True');
+    // Recreated (a new uid): the old Secret is not taken by the new object without the managed annotation.
+    await api.request({ method: 'DELETE', path: '/apis/bitnami.com/v1alpha1/namespaces/ns/sealedsecrets/mine' });
+    await controller.idle();
+    api.put('sealedsecrets', noOwner('mine', 'v4') as never);
+    await controller.idle();
+    expect(value(api, 'mine')).toBe('v3');
+    expect((api.get('sealedsecrets', 'ns/mine') as unknown as SealedSecret).status?.conditions?.[0]?.message).toMatch(/^failed update: Resource "mine" already exists and is not managed by SealedSecret/);
+    controller.stop();
   });
 });

@@ -42,7 +42,16 @@ export const ANNOTATION_OPENED_BY = 'sealed-secrets-ts.io/key-fingerprints';
  * Events, metrics and logs say "unsealed", exactly as on success (SECURITY.md).
  */
 export const ANNOTATION_UNSEAL_ERROR = 'sealed-secrets-ts.io/unseal-error';
-const OURS = [ANNOTATION_SOURCE_HASH, ANNOTATION_CONTENT_MAC, ANNOTATION_OPENED_BY, ANNOTATION_UNSEAL_ERROR];
+/**
+ * Which SealedSecret made this Secret: a keyed MAC of its namespace, name and uid (public data).
+ * Only the controller can compute it, and it verifies only on the Secret of that name made for
+ * that SealedSecret object, so a Secret written with skip-set-owner-references (no
+ * ownerReference to tell) stays the controller's across updates of the SealedSecret (the uid
+ * stays), restarts and key rotations, and a Secret the controller did not make is never taken
+ * (docs/design-notes.md).
+ */
+export const ANNOTATION_OWNER = 'sealed-secrets-ts.io/owner';
+const OURS = [ANNOTATION_SOURCE_HASH, ANNOTATION_CONTENT_MAC, ANNOTATION_OPENED_BY, ANNOTATION_UNSEAL_ERROR, ANNOTATION_OWNER];
 
 /** retry: transient, always retried with backoff; retry-limited: up to --max-unseal-retries; failed: until something changes. */
 export type Outcome = 'synced' | 'unchanged' | 'retry' | 'retry-limited' | 'failed' | 'gone';
@@ -70,7 +79,8 @@ export interface EventSink {
 export interface ReconcilerDeps {
   client: KubeApi;
   getSealedSecret(key: string): SealedSecret | undefined;
-  getSecret(key: string): Secret | undefined;
+  /** From the Secret informer's cache; with --skip-recreate (no Secret informer), read with a get. */
+  getSecret(key: string): Secret | undefined | Promise<Secret | undefined>;
   pool: UnsealPool;
   events: EventSink;
   metrics: Metrics;
@@ -176,6 +186,11 @@ function managedContent(secret: Secret, ss: SealedSecret, patch: boolean): unkno
 export function contentMac(macKey: Buffer, secret: Secret, ss: SealedSecret, patch: boolean): string {
   const bound = { v: 2, ns: ss.metadata.namespace ?? '', name: ss.metadata.name ?? '', uid: ss.metadata.uid ?? '', source: sourceHash(ss) };
   return createHmac('sha256', macKey).update(canonical(bound)).update('\n').update(canonical(managedContent(secret, ss, patch))).digest('base64url');
+}
+
+/** The value of ANNOTATION_OWNER for the Secret of this SealedSecret object. */
+export function ownerMac(macKey: Buffer, ss: SealedSecret): string {
+  return createHmac('sha256', macKey).update(canonical({ v: 1, purpose: 'owner', ns: ss.metadata.namespace ?? '', name: ss.metadata.name ?? '', uid: ss.metadata.uid ?? '' })).digest('base64url');
 }
 
 function macEquals(a: string | undefined, b: string): boolean {
@@ -291,9 +306,28 @@ export class Reconciler {
     return rv !== undefined && this.#written.get(key) === rv;
   }
 
+  /**
+   * Did this controller make `secret` for this SealedSecret object? Its owner MAC says so; a
+   * Secret written before that annotation existed is recognised by its content MAC while the
+   * SealedSecret has not changed since. Either is bound to this namespace, name and uid.
+   */
+  madeBy(secret: Secret, ss: SealedSecret): boolean {
+    const a = secret.metadata.annotations;
+    if (!a || !ss.metadata.uid) return false;
+    const macKey = this.d.macKey();
+    if (macKey.length === 0) return false;
+    if (macEquals(a[ANNOTATION_OWNER], ownerMac(macKey, ss))) return true;
+    return a[ANNOTATION_SOURCE_HASH] === sourceHash(ss) && macEquals(a[ANNOTATION_CONTENT_MAC], contentMac(macKey, secret, ss, isPatch(secret)));
+  }
+
+  /** May the controller write `secret` for `ss`: controlled by it, annotated managed or patch, or made by this controller for it. */
+  #mayWrite(secret: Secret, ss: SealedSecret): boolean {
+    return isControlledBy(secret, ss) || isManaged(secret) || isPatch(secret) || this.madeBy(secret, ss);
+  }
+
   /** Is this Secret exactly what the SealedSecret would produce now? Costs no RSA operation. */
   upToDate(ss: SealedSecret, secret: Secret | undefined): boolean {
-    if (!secret || !isControlledBy(secret, ss) && !isManaged(secret) && !isPatch(secret)) return false;
+    if (!secret || !this.#mayWrite(secret, ss)) return false;
     const a = secret.metadata.annotations ?? {};
     if (a[ANNOTATION_SOURCE_HASH] !== sourceHash(ss)) return false;
     return macEquals(a[ANNOTATION_CONTENT_MAC], contentMac(this.d.macKey(), secret, ss, isPatch(secret)));
@@ -323,7 +357,18 @@ export class Reconciler {
       this.d.metrics.unsealErrors.inc({ reason: 'unseal', namespace: ns });
       return this.#fail(ss, e, EVENT_ERR_UNSEAL_FAILED, 'Failed to unseal: ');
     }
-    const existing = this.d.getSecret(key);
+    let existing: Secret | undefined;
+    try {
+      existing = await this.d.getSecret(key);
+    } catch (e) {
+      // Only with --skip-recreate (a get per reconcile): an outage is retried, a refusal (RBAC) is said in status.
+      if (e instanceof ApiError && (e.status === 0 || e.status >= 500 || e.status === 429)) {
+        this.d.log.warn('Secret read deferred', { sealedSecret: key, status: e.status, error: e.message });
+        return 'retry';
+      }
+      this.d.metrics.unsealErrors.inc({ reason: 'fetch', namespace: ns });
+      return this.#fail(ss, e, EVENT_ERR_UPDATE_FAILED);
+    }
     if (this.upToDate(ss, existing)) {
       const fps = existing!.metadata.annotations?.[ANNOTATION_OPENED_BY];
       if (fps && !this.openedBy.has(key)) this.openedBy.set(key, fps.split(','));
@@ -332,7 +377,7 @@ export class Reconciler {
     }
 
     this.d.metrics.unsealRequests.inc();
-    if (existing && !isControlledBy(existing, ss) && !isManaged(existing) && !isPatch(existing)) {
+    if (existing && !this.#mayWrite(existing, ss)) {
       const msg = `Resource "${name}" already exists and is not managed by SealedSecret`;
       this.d.metrics.unsealErrors.inc({ reason: 'unmanaged', namespace: ns });
       // Upstream's texts: the Event says msg, the status `failed update: ${msg}`; our hint follows.
@@ -456,6 +501,7 @@ export class Reconciler {
     const ann = { ...(out.metadata.annotations ?? {}) };
     for (const k of OURS) delete ann[k];
     ann[ANNOTATION_SOURCE_HASH] = sourceHash(ss);
+    if (ss.metadata.uid && macKey.length > 0) ann[ANNOTATION_OWNER] = ownerMac(macKey, ss);
     const fps = this.openedBy.get(objectRef(ss.metadata));
     if (fps?.length) ann[ANNOTATION_OPENED_BY] = fps.slice(0, 16).join(',');
     if (valueError) ann[ANNOTATION_UNSEAL_ERROR] = valueError.detail.length > MAX_UNSEAL_ERROR_CHARS ? `${valueError.detail.slice(0, MAX_UNSEAL_ERROR_CHARS - 3)}...` : valueError.detail;
@@ -560,7 +606,7 @@ export class Reconciler {
    */
   async #deleteSecret(key: string, ownerUid: string): Promise<void> {
     const [ns, name] = key.split('/');
-    const secret = this.d.getSecret(key);
+    const secret = await this.d.getSecret(key);
     const controlled = (secret?.metadata.ownerReferences ?? []).some((o) => o.controller === true && o.kind === KIND && o.apiVersion.startsWith('bitnami.com/') && o.uid === ownerUid);
     if (!secret || !controlled) {
       if (secret) this.d.log.info('Secret kept: not controlled by the deleted SealedSecret', { secret: key });

@@ -43,11 +43,13 @@ afterAll(async () => {
 });
 
 describe('deploy/ RBAC', () => {
-  it('grants the controller exactly what it calls, and no delete, namespace or status-update rights', async () => {
+  it('grants the controller exactly what it calls, and no delete, namespace, spec-update or status-patch rights', async () => {
     const granted: [string, string, Parameters<typeof can>[2]?][] = [
       ['list', 'sealedsecrets', { group: 'bitnami.com' }],
       ['watch', 'sealedsecrets', { group: 'bitnami.com' }],
-      ['patch', 'sealedsecrets', { group: 'bitnami.com', subresource: 'status', namespace: 'team-a' }],
+      ['get', 'sealedsecrets', { group: 'bitnami.com', namespace: 'team-a', name: 'db' }],
+      // Upstream's verb for status (the controller sends an update, conditioned on resourceVersion).
+      ['update', 'sealedsecrets', { group: 'bitnami.com', subresource: 'status', namespace: 'team-a' }],
       ['list', 'secrets'],
       ['watch', 'secrets'],
       ['create', 'secrets', { namespace: 'team-a' }],
@@ -57,6 +59,8 @@ describe('deploy/ RBAC', () => {
       ['get', 'secrets', { namespace: 'kube-system', name: 'sealed-secrets-key' }],
       ['create', 'leases', { group: 'coordination.k8s.io', namespace: 'kube-system' }],
       ['update', 'leases', { group: 'coordination.k8s.io', namespace: 'kube-system', name: 'sealed-secrets-controller' }],
+      // The default Lease name follows --key-prefix (label-selector shards each lead).
+      ['get', 'leases', { group: 'coordination.k8s.io', namespace: 'kube-system', name: 'sealed-secrets-controller-shard-a' }],
     ];
     const refused: [string, string, Parameters<typeof can>[2]?][] = [
       ['delete', 'secrets', { namespace: 'team-a', name: 'db' }],
@@ -64,8 +68,8 @@ describe('deploy/ RBAC', () => {
       ['get', 'secrets', { namespace: 'team-a', name: 'db' }],
       ['get', 'namespaces', { name: 'team-a' }],
       ['patch', 'events', { namespace: 'team-a' }],
-      ['update', 'sealedsecrets', { group: 'bitnami.com', subresource: 'status', namespace: 'team-a' }],
-      ['get', 'sealedsecrets', { group: 'bitnami.com', namespace: 'team-a', name: 'db' }],
+      ['patch', 'sealedsecrets', { group: 'bitnami.com', subresource: 'status', namespace: 'team-a' }],
+      ['update', 'sealedsecrets', { group: 'bitnami.com', namespace: 'team-a', name: 'db' }],
       ['create', 'leases', { group: 'coordination.k8s.io', namespace: 'team-a' }],
     ];
     const wrong: string[] = [];
