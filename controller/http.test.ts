@@ -1,5 +1,9 @@
 /** The controller's HTTP endpoints on a real server (port 0), with fakes for its narrow dependencies. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SealedSecretsError, type SealedSecret } from '../src/index.js';
@@ -73,6 +77,25 @@ describe('controller HTTP server', () => {
     const rot = await post('/v1/rotate', ss('good'), { 'x-forwarded-for': '10.0.0.3' });
     expect(rot.status).toBe(200);
     expect((await rot.json()).spec.encryptedData.a).toBe('AgNEW');
+  });
+
+  it('takes the body as real curl sends it: -d and --data-binary (application/x-www-form-urlencoded), or with no Content-Type', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'http-curl-'));
+    const json = join(dir, 'good.json');
+    writeFileSync(json, JSON.stringify(JSON.parse(ss('good')), null, 2));
+    const yaml = join(dir, 'good.yaml');
+    writeFileSync(yaml, 'apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: good\n  namespace: ns\nspec:\n  encryptedData:\n    a: AgB\n');
+    const curl = (path: string, client: string, ...args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', `X-Forwarded-For: ${client}`, ...args, `${base}${path}`], (e, out) => (e ? reject(e) : resolve(out))),
+      );
+    // -d strips newlines from @file: fine for JSON. --data-binary sends the file as it is (YAML).
+    expect(await curl('/v1/verify', '10.2.0.1', '-d', `@${json}`)).toBe('200');
+    expect(await curl('/v1/verify', '10.2.0.2', '--data-binary', `@${yaml}`)).toBe('200');
+    expect(await curl('/v1/rotate', '10.2.0.3', '--data-binary', `@${json}`)).toBe('200');
+    // curl -d with an explicit empty Content-Type header sends none.
+    expect(await curl('/v1/verify', '10.2.0.4', '-H', 'Content-Type:', '--data-binary', `@${yaml}`)).toBe('200');
+    expect(await curl('/v1/verify', '10.2.0.5', '-d', `@${json}`, '-H', 'Content-Type: image/png')).toBe('415');
   });
 
   it('rate-limits verify per client with 429, while other clients still pass', async () => {

@@ -217,7 +217,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-const ACCEPTED_TYPES = /^(application\/(json|yaml|x-yaml|octet-stream)|text\/(plain|yaml|x-yaml))$/;
+/**
+ * What a body may be labelled. Upstream reads the body whatever its label; this server refuses
+ * labels that cannot be a SealedSecret (image/png, ...) but takes what `curl -d` and
+ * `curl --data-binary` send (application/x-www-form-urlencoded: the body is read as it is, not
+ * form-decoded), and no label at all. Every label here is one a browser may send cross-site
+ * without a preflight or is already one (text/plain), so it opens nothing new.
+ */
+const ACCEPTED_TYPES = /^(application\/(json|yaml|x-yaml|octet-stream|x-www-form-urlencoded)|text\/(plain|yaml|x-yaml))$/;
 
 async function parseSealedSecret(req: IncomingMessage): Promise<SealedSecret> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
