@@ -99,7 +99,14 @@ export class Controller {
           path: paths.secrets(ns),
           transform: trimSecret,
           onHandlerError: onHandlerError('Secret'),
-          onError: (e, n) => log.warn('Secret watch failed; retrying', { namespace: ns ?? '*', attempt: n, error: (e as Error).message }),
+          onError: (e, n) =>
+            log.warn('Secret watch failed; retrying', {
+              namespace: ns ?? '*',
+              attempt: n,
+              error: (e as Error).message,
+              // Upstream's --skip-recreate exists for RBAC without Secret list/watch.
+              ...(e instanceof ApiError && e.status === 403 ? { hint: 'grant list and watch on secrets to the controller, or run it with --skip-recreate (then get, create and update suffice)' } : {}),
+            }),
         }),
       );
     }

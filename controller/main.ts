@@ -177,7 +177,11 @@ async function main(): Promise<number | undefined> {
   const keyInformer = new Informer(client, {
     path: paths.secrets(config.namespace),
     labelSelector: `${LABEL_SEALING_KEY}=active`,
-    onError: (e) => log.warn('key Secret watch failed; retrying', { error: (e as Error).message }),
+    onError: (e) =>
+      log.warn('key Secret watch failed; retrying', {
+        error: (e as Error).message,
+        ...((e as { status?: number }).status === 403 ? { hint: `grant list and watch on secrets in namespace ${config.namespace}, or run with --watch-for-secrets=false (upstream's default)` } : {}),
+      }),
     onHandlerError: (e, event, key) => log.error('key Secret handler failed', { event, key, error: (e as Error)?.name ?? typeof e }),
   });
   let reloadTimer: ReturnType<typeof setTimeout> | undefined;
