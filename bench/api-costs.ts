@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     await step('create a SealedSecret (2 items)', (i) =>
       cluster.admin.request({ method: 'POST', path: paths.sealedSecrets('b'), body: { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: `s-${i}`, namespace: 'b' }, spec: { encryptedData: { a: ciphertext, b: ciphertext }, template: { metadata: { name: `s-${i}`, namespace: 'b' } } } } }),
     );
-    await step('SealedSecret status, merge patch (ours)', (i) => cluster.admin.request({ method: 'PATCH', path: paths.sealedSecretStatus('b', `s-${i}`), contentType: 'application/merge-patch+json', body: { status: condition('True') }, discardBody: true }));
+    await step('SealedSecret status, merge patch', (i) => cluster.admin.request({ method: 'PATCH', path: paths.sealedSecretStatus('b', `s-${i}`), contentType: 'application/merge-patch+json', body: { status: condition('True') }, discardBody: true }));
     await step('SealedSecret status, JSON patch', (i) => cluster.admin.request({ method: 'PATCH', path: paths.sealedSecretStatus('b', `s-${i}`), contentType: 'application/json-patch+json', body: [{ op: 'replace', path: '/status', value: condition('False') }], discardBody: true }));
     const list = await cluster.admin.request<{ items: Obj[] }>({ method: 'GET', path: paths.sealedSecrets('b') });
     const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
@@ -55,6 +55,18 @@ async function main(): Promise<void> {
       delete o.metadata.managedFields;
       o.status = condition('True');
       return cluster.admin.request({ method: 'PUT', path: paths.sealedSecretStatus('b', `s-${i}`), body: o, discardBody: true });
+    });
+    // What the controller sends: update on the status subresource, metadata only as the
+    // precondition (uid, resourceVersion), after the PUT above bumped every resourceVersion.
+    const again = new Map((await cluster.admin.request<{ items: { metadata: { name: string; uid: string; resourceVersion: string } }[] }>({ method: 'GET', path: paths.sealedSecrets('b') })).items.map((o) => [o.metadata.name, o.metadata]));
+    await step('SealedSecret status, minimal update (ours)', (i) => {
+      const m = again.get(`s-${i}`)!;
+      return cluster.admin.request({
+        method: 'PUT',
+        path: paths.sealedSecretStatus('b', `s-${i}`),
+        body: { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: m.name, namespace: 'b', uid: m.uid, resourceVersion: m.resourceVersion }, status: condition('False') },
+        discardBody: true,
+      });
     });
     await step('create an Event', (i) =>
       cluster.admin.request({
