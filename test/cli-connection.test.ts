@@ -278,6 +278,34 @@ describe.skipIf(!hostIp)('kubeseal reads the kubeconfig as client-go does', () =
     expect((await fetchCert([], { KUBECONFIG: missingFirst })).code).toBe(0);
   });
 
+  it('runs an exec credential plugin (EKS, GKE, kubelogin) for the token, and --token wins over it as client-go\'s does', async () => {
+    const { chmodSync } = await import('node:fs');
+    const plugin = join(dir, 'plugin.sh');
+    writeFileSync(plugin, '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"exec-tok-77"}}\'\n');
+    chmodSync(plugin, 0o755);
+    const caData = Buffer.from(execFileSync('cat', [ca])).toString('base64');
+    const execKc = join(dir, 'exec-kubeconfig');
+    writeFileSync(
+      execKc,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'e',
+        clusters: [{ name: 'good', cluster: { server: server(), 'certificate-authority-data': caData } }],
+        // A relative command with a slash runs from the kubeconfig's directory, as kubectl runs it.
+        users: [{ name: 'ue', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: './plugin.sh' } } }],
+        contexts: [{ name: 'e', context: { cluster: 'good', user: 'ue' } }],
+      }),
+    );
+    const r = await fetchCert(['--kubeconfig', execKc]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(tokenSent()).toBe('Bearer exec-tok-77');
+    const over = await fetchCert(['--kubeconfig', execKc, '--token', 'flag-tok']);
+    expect(over.code).toBe(0);
+    expect(tokenSent()).toBe('Bearer flag-tok');
+  });
+
   it('names what is missing: a context, a cluster, the explicit --kubeconfig file, a server', async () => {
     const ctx = await fetchCert(['--kubeconfig', kc, '--context', 'nope']);
     expect(ctx.code).toBe(1);
