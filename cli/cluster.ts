@@ -21,6 +21,8 @@ export interface ControllerProxy {
 
 /** Without --request-timeout, a request gives up after this long (kubectl's default, 0, waits forever). */
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** An answer larger than this is refused while it streams in: a Service, a certificate or one SealedSecret is far smaller. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 async function readMaterial(path: string, what: string): Promise<Buffer> {
   try {
@@ -56,7 +58,8 @@ async function buildConnection(io: CliIo, args: KubesealArgs, cfg: ResolvedConfi
   try {
     url = new URL(server);
   } catch {
-    throw new SealedSecretsError('ERR_UNAVAILABLE', `the API server address ${JSON.stringify(server.slice(0, 200))} is not a URL`, { hint: 'give --server https://HOST:PORT, or fix the kubeconfig' });
+    // Not quoted: a malformed address may carry user:password.
+    throw new SealedSecretsError('ERR_UNAVAILABLE', 'the API server address (--server, or the kubeconfig cluster\'s server) is not a URL', { hint: 'give --server https://HOST:PORT, or fix the kubeconfig' });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SealedSecretsError('ERR_UNAVAILABLE', `the API server address has the scheme ${url.protocol.replace(/:$/, '')}; kubeseal speaks https and http`);
   const timeoutMs = args['request-timeout'] !== undefined ? parseRequestTimeout(String(args['request-timeout'])) : DEFAULT_REQUEST_TIMEOUT_MS;
@@ -70,6 +73,7 @@ async function buildConnection(io: CliIo, args: KubesealArgs, cfg: ResolvedConfi
   }
   const conn: Connection = { server, tls: undefined, headers, proxyUrl: cluster['proxy-url'], timeoutMs };
   if (url.protocol !== 'https:') {
+    assertHeaderSafe(headers);
     if (user.token || user.tokenFile || user.password || user.exec || user['auth-provider'] || user['client-certificate'] || user['client-certificate-data']) {
       log(4, `not sending credentials to ${url.origin}: it is plain http`);
     }
@@ -114,7 +118,22 @@ async function buildConnection(io: CliIo, args: KubesealArgs, cfg: ResolvedConfi
     }
   }
   conn.tls = tls;
+  assertHeaderSafe(headers);
   return conn;
+}
+
+/** A value with a line break would end the header (or be refused by Node mid-request): say which header, never the value. */
+function assertHeaderSafe(headers: OutgoingHttpHeaders): void {
+  for (const [name, v] of Object.entries(headers)) {
+    for (const value of Array.isArray(v) ? v : [String(v)]) {
+      if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+        const what = name === 'authorization' ? 'the token (or username/password)' : `the ${name} value`;
+        throw new SealedSecretsError('ERR_UNAVAILABLE', `${what} holds a character an HTTP header cannot carry (a line break or a control character)`, {
+          hint: 'check the flag or the kubeconfig for a stray newline',
+        });
+      }
+    }
+  }
 }
 
 /** Exec credential plugins and auth providers (aws, gke-gcloud, kubelogin, oidc) run through the Kubernetes client, loaded only for them. */
@@ -155,7 +174,7 @@ export async function connectToController(args: KubesealArgs, io: CliIo): Promis
     const headers: OutgoingHttpHeaders = { ...conn.headers, accept, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
     log(7, `Request Headers: ${Object.entries(headers).map(([k, v]) => `${k}: ${k === 'authorization' ? `${String(v).split(' ')[0]} <masked>` : String(v)}`).join(', ')}`);
     try {
-      return await send({ url, method, headers, body, tls: conn.tls, timeoutMs: conn.timeoutMs, env: io.env, proxyUrl: conn.proxyUrl, log: (l) => log(6, l) });
+      return await send({ url, method, headers, body, tls: conn.tls, timeoutMs: conn.timeoutMs, env: io.env, proxyUrl: conn.proxyUrl, maxBytes: MAX_ANSWER_BYTES, log: (l) => log(6, l) });
     } catch (e) {
       if (e instanceof SealedSecretsError) throw e;
       const why = e instanceof TransportError ? e.message : describeForeignError(e);

@@ -233,7 +233,7 @@ async function exchange(spec: HttpRequestSpec, proxy: URL | undefined, signal: A
         size += c.length;
         if (spec.maxBytes !== undefined && size > spec.maxBytes) {
           // Settled first: destroying the response emits 'aborted' at once.
-          reject(new TransportError('ETOOLARGE', `the answer is over ${spec.maxBytes} bytes`));
+          reject(new TransportError('ETOOLARGE', `the answer is over ${spec.maxBytes % 1048576 === 0 ? `${spec.maxBytes / 1048576} MiB` : `${spec.maxBytes} bytes`}`));
           res.destroy();
           req.destroy();
           return;
