@@ -19,7 +19,37 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** Parses argv; returns the arguments, or an exit code when help/version was printed or usage was wrong. */
-async function parseArgs(cmdline: readonly string[], io: CliIo): Promise<KubesealArgs | number> {
+/** Go's strconv.ParseBool, which pflag applies to --flag=value of a boolean flag. */
+const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** --bool=value as pflag reads it: Go's spellings normalised, anything else a parse error (exit 2). */
+function normaliseBooleans(cmdline: readonly string[]): string[] | string {
+  const booleans = new Set(FLAGS.filter((f) => f.boolean).map((f) => f.name));
+  const out: string[] = [];
+  for (const a of cmdline) {
+    if (a === '--') {
+      out.push(...cmdline.slice(out.length));
+      break;
+    }
+    const m = /^--([a-z-]+)=(.*)$/s.exec(a);
+    if (m && booleans.has(m[1]!)) {
+      if (GO_TRUE.has(m[2]!)) out.push(`--${m[1]}=true`);
+      else if (GO_FALSE.has(m[2]!)) out.push(`--${m[1]}=false`);
+      else return `invalid argument "${m[2]!.slice(0, 40)}" for "--${m[1]}" flag: it takes true or false`;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+async function parseArgs(rawCmdline: readonly string[], io: CliIo): Promise<KubesealArgs | number> {
+  const cmdline = normaliseBooleans(rawCmdline);
+  if (typeof cmdline === 'string') {
+    io.writeStderr(`error: ${cmdline}\nRun 'kubeseal --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
   const argv = [...argsFromEnv(cmdline, io.env, FLAGS), ...cmdline];
   const parser = buildParser(argv);
   let output = '';

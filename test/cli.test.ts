@@ -443,6 +443,7 @@ describe('kubeseal review fixes', () => {
     ['a flag without its value', ['--cert'], 2],
     ['a bad --scope value', ['--scope', 'global'], 2],
     ['a -v that is not a number', ['-v', 'loud'], 2],
+    ['a boolean flag given what Go\'s ParseBool refuses', ['--allow-empty-data=maybe'], 2],
     ['an unknown output format (upstream: a run-time error)', ['-o', 'xml'], 1],
     ['--from-file without --raw', ['--from-file', 'x'], 1],
     ['a missing input file', ['-f', 'nope.yaml'], 1],
