@@ -141,6 +141,14 @@ describe.skipIf(!hostIp)('kubeseal connects as kubectl does', () => {
     }
   });
 
+  it('takes every connection flag from SEALED_SECRETS_<FLAG> too, as upstream\'s pflagenv does', async () => {
+    const r = await fetchCert([], { SEALED_SECRETS_SERVER: server(), SEALED_SECRETS_TOKEN: TOKEN, SEALED_SECRETS_CERTIFICATE_AUTHORITY: ca, SEALED_SECRETS_AS: 'jane', SEALED_SECRETS_REQUEST_TIMEOUT: '10s' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(lastProxyGet()!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(lastProxyGet()!.headers['impersonate-user']).toBe('jane');
+  });
+
   it('checks the server certificate: refused without the CA, accepted with --insecure-skip-tls-verify, and the two flags together are refused as client-go refuses them', async () => {
     const untrusted = await fetchCert(['--server', server(), '--token', TOKEN]);
     expect(untrusted.code).toBe(1);
