@@ -159,7 +159,19 @@ async function pluginCredentials(cfg: ResolvedConfig): Promise<{ authorization?:
   return { authorization: opts.headers['Authorization'] ?? opts.headers['authorization'], cert: toBuf(opts.cert), key: toBuf(opts.key) };
 }
 
-export async function connectToController(args: KubesealArgs, io: CliIo): Promise<ControllerProxy> {
+/** One connection per run: --re-encrypt over a tree asks for it once per SealedSecret (an exec plugin then runs once). */
+const connections = new WeakMap<KubesealArgs, Promise<ControllerProxy>>();
+
+export function connectToController(args: KubesealArgs, io: CliIo): Promise<ControllerProxy> {
+  let c = connections.get(args);
+  if (!c) {
+    c = openController(args, io);
+    connections.set(args, c);
+  }
+  return c;
+}
+
+async function openController(args: KubesealArgs, io: CliIo): Promise<ControllerProxy> {
   const log = debugLogger(io, args);
   const cfg = await resolveConfig(io, args);
   log(4, cfg.source === 'in-cluster' ? 'Using in-cluster configuration' : `Using ${cfg.source === 'flags' ? 'the connection flags' : `kubeconfig context "${cfg.contextName}" (cluster "${cfg.clusterName}", user "${cfg.userName}")`}`);
