@@ -18,7 +18,6 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-/** Parses argv; returns the arguments, or an exit code when help/version was printed or usage was wrong. */
 /** Go's strconv.ParseBool, which pflag applies to --flag=value of a boolean flag. */
 const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
@@ -44,6 +43,7 @@ function normaliseBooleans(cmdline: readonly string[]): string[] | string {
   return out;
 }
 
+/** Parses argv; returns the arguments, or an exit code when help/version was printed or usage was wrong. */
 async function parseArgs(rawCmdline: readonly string[], io: CliIo): Promise<KubesealArgs | number> {
   const cmdline = normaliseBooleans(rawCmdline);
   if (typeof cmdline === 'string') {

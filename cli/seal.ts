@@ -74,7 +74,7 @@ export function inDocument(e: unknown, n: number, total: number): unknown {
   return isSealedSecretsError(e) && total > 1 ? inContext(e, `document ${n + 1}`) : e;
 }
 
-/** The namespace for objects without one: -n, else the kubeconfig context's, else "default"; read only when needed. */
+/** The namespace for objects without one: -n, else the kubeconfig context's, else (in a Pod) the ServiceAccount's, else "default"; read only when needed. */
 function defaultNamespaceResolver(args: KubesealArgs, io: CliIo): () => Promise<string> {
   let cached: Promise<string> | undefined;
   return () => (cached ??= defaultNamespace(io, args));
