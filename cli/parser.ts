@@ -83,6 +83,15 @@ export const FLAGS: readonly FlagSpec[] = [
 
 const KUBE = 'Kubernetes connection (as kubectl):';
 
+/**
+ * klog's other flags, which upstream's kubeseal accepts (klog.InitFlags): accepted so that
+ * scripts passing them still run, and hidden; they change nothing here (-v is the one that does).
+ */
+export const KLOG_FLAGS: Record<string, { type: 'boolean' | 'string'; hidden: true; requiresArg?: true }> = Object.fromEntries([
+  ...['logtostderr', 'alsologtostderr', 'add_dir_header', 'skip_headers', 'skip_log_headers', 'one_output', 'legacy_stderr_threshold_behavior'].map((n) => [n, { type: 'boolean' as const, hidden: true as const }]),
+  ...['log_dir', 'log_file', 'log_file_max_size', 'log_backtrace_at', 'stderrthreshold', 'vmodule'].map((n) => [n, { type: 'string' as const, hidden: true as const, requiresArg: true as const }]),
+]);
+
 export function buildParser(argv: readonly string[]): Argv<KubesealArgs> {
   return yargs([...argv])
     .scriptName('kubeseal')
@@ -131,6 +140,7 @@ export function buildParser(argv: readonly string[]): Argv<KubesealArgs> {
     .option('user', { type: 'string', requiresArg: true, describe: 'The name of the kubeconfig user to use', group: KUBE })
     .option('request-timeout', { type: 'string', requiresArg: true, describe: "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests. (default: 30s)", group: KUBE })
     .option('v', { type: 'number', requiresArg: true, describe: 'number for the log level verbosity (4: the configuration used, 6: requests, 7: request headers, credentials masked)', group: KUBE })
+    .options(KLOG_FLAGS)
     .example(EXAMPLES)
     .epilogue('Every flag can also be set as an environment variable SEALED_SECRETS_<FLAG>, e.g. SEALED_SECRETS_CERT.\nExit codes, as upstream: 0 success, 2 a command line that cannot be parsed (unknown flag, bad flag value, missing flag value), 1 any other failure.')
     .strict()

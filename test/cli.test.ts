@@ -438,6 +438,14 @@ describe('kubeseal review fixes', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it("accepts klog's flags as upstream does (klog.InitFlags), hidden from --help", async () => {
+    const r = await kubeseal(['--cert', 'cert.pem', '--logtostderr', '--alsologtostderr=false', '--vmodule', 'x=2', '--stderrthreshold', '3', '-v', '2'], { input: secretYaml, cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('kind: SealedSecret');
+    expect((await kubeseal(['--help'])).stdout).not.toContain('logtostderr');
+  });
+
   it.each([
     ['an unknown flag', ['--sealme'], 2],
     ['a flag without its value', ['--cert'], 2],
