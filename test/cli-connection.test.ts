@@ -440,6 +440,20 @@ describe.skipIf(!hostIp)('kubeseal through HTTPS_PROXY / HTTP_PROXY / NO_PROXY (
     }
   });
 
+  it("--proxy-url (and a kubeconfig cluster's proxy-url) wins over the environment, NO_PROXY included, as client-go's http.ProxyURL", async () => {
+    const r = await fetchCert(['--server', viaName(), '--token', TOKEN, '--certificate-authority', ca, '--proxy-url', proxyUrl()], { NO_PROXY: '*', HTTPS_PROXY: 'http://127.0.0.1:9' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(proxied.map((p) => p.line)[0]).toBe(`CONNECT api.example.test:${apiPort}`);
+    const kc = join(dir, 'proxy-kubeconfig');
+    writeFileSync(kc, JSON.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'p', clusters: [{ name: 'k', cluster: { server: viaName(), 'certificate-authority': ca, 'proxy-url': proxyUrl() } }], users: [{ name: 'u', user: { token: TOKEN } }], contexts: [{ name: 'p', context: { cluster: 'k', user: 'u' } }] }));
+    const k = await fetchCert(['--kubeconfig', kc, '--disable-compression']);
+    expect(k.stderr).toBe('');
+    expect(k.code).toBe(0);
+    expect(proxied.length).toBe(2);
+    expect(seen.every((s) => s.headers['accept-encoding'] === undefined)).toBe(true);
+  });
+
   it('fetches --cert https://... through the proxy too', async () => {
     const r = await kubeseal(['--cert', `${viaName()}/v1/cert.pem`, '--fetch-cert'], { cwd: dir, env: { HOME: join(dir, 'home'), HTTPS_PROXY: proxyUrl(), NODE_EXTRA_CA_CERTS: ca } });
     expect(r.stderr).toBe('');
