@@ -20,6 +20,7 @@ export const EXAMPLES: [string, string][] = [
   ['kubeseal --cert cert.pem --merge-into sealed.yaml < new-items.yaml', 'Add or replace items in an existing SealedSecret file'],
   ['kubeseal --recovery-unseal --recovery-private-key backup.yaml < sealed.yaml', 'Disaster recovery: unseal offline with backed-up keys'],
   ['kubeseal --fetch-cert > cert.pem', 'Fetch the controller certificate through the API server (kubeconfig)'],
+  ['kubeseal --fetch-cert --server https://api.example.com:6443 --token "$TOKEN" -w cert.pem', 'The same with kubectl\'s connection flags, no kubeconfig needed, into a file'],
   ['kubeseal --validate < sealed.yaml', 'Ask the controller whether every SealedSecret in the file can be unsealed'],
   ['kubeseal --re-encrypt -f sealed.yaml', 'Re-encrypt a SealedSecret file to the newest key, in place'],
 ];
