@@ -7,15 +7,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proxyFor } from '../cli/proxy.js';
 import { kubeseal, tempDir } from './cli-helpers.js';
+import { startConnectProxy, type ConnectProxy } from './connect-proxy.js';
 import { vectorKeys } from './vectors.js';
 
 const controllerCert = vectorKeys()[0]!.certPem;
@@ -37,13 +38,12 @@ let dir: string;
 let ca: string;
 let api: import('node:https').Server;
 let plain: Server;
-let proxy: Server;
+let proxy: ConnectProxy;
 let apiPort: number;
 let plainPort: number;
 let proxyPort: number;
 const seen: Seen[] = [];
-const proxied: { line: string; head: string }[] = [];
-let proxyAnswer = 200;
+let proxied: ConnectProxy['seen'] = [];
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
@@ -80,43 +80,20 @@ beforeAll(async () => {
   api = createHttpsServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')), ca: readFileSync(ca), requestCert: true, rejectUnauthorized: false }, handle);
   plain = createHttpServer(handle);
   // A CONNECT proxy that maps api.example.test to this machine; also forwards absolute-form http requests.
-  proxy = createHttpServer((req, res) => {
-    proxied.push({ line: `${req.method} ${req.url}`, head: JSON.stringify(req.headers) });
-    const target = new URL(req.url!);
-    const up = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode!, r.headers);
-      r.pipe(res);
-    });
-    req.pipe(up);
-  });
-  proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    proxied.push({ line: `CONNECT ${req.url}`, head: JSON.stringify(req.headers) + head.toString('latin1') });
-    if (proxyAnswer !== 200) {
-      client.end(`HTTP/1.1 ${proxyAnswer} No\r\nContent-Length: 0\r\n\r\n`);
-      return;
-    }
-    const [host, port] = req.url!.split(':');
-    const upstream = netConnect({ host: host === 'api.example.test' ? '127.0.0.1' : host, port: Number(port) }, () => {
-      client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-      // What crosses the tunnel is recorded too: it must be TLS, never the token in clear.
-      client.on('data', (c: Buffer) => (proxied[proxied.length - 1]!.head += c.toString('latin1')));
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await Promise.all([api, plain, proxy].map((s) => new Promise<void>((r) => s.listen(0, '0.0.0.0', r))));
+  proxy = await startConnectProxy((h) => (h === 'api.example.test' ? '127.0.0.1' : h));
+  proxied = proxy.seen;
+  await Promise.all([api, plain].map((s) => new Promise<void>((r) => s.listen(0, '0.0.0.0', r))));
   apiPort = (api.address() as AddressInfo).port;
   plainPort = (plain.address() as AddressInfo).port;
-  proxyPort = (proxy.address() as AddressInfo).port;
+  proxyPort = proxy.port;
 });
 
 afterAll(() => {
-  for (const s of [api, plain, proxy]) {
+  for (const s of [api, plain]) {
     s?.closeAllConnections();
     s?.close();
   }
+  proxy?.close();
 });
 
 /** Runs --fetch-cert with no kubeconfig anywhere (an empty HOME) unless the test gives one. */
@@ -471,7 +448,7 @@ describe.skipIf(!hostIp)('kubeseal through HTTPS_PROXY / HTTP_PROXY / NO_PROXY (
   });
 
   it('a proxy that refuses the tunnel: one line naming the proxy without its credentials', async () => {
-    proxyAnswer = 407;
+    proxy.answer = 407;
     try {
       const r = await fetchCert(['--server', viaName(), '--token', TOKEN, '--certificate-authority', ca, '-v', '9'], { HTTPS_PROXY: proxyUrl() });
       expect(r.code).toBe(1);
@@ -480,7 +457,7 @@ describe.skipIf(!hostIp)('kubeseal through HTTPS_PROXY / HTTP_PROXY / NO_PROXY (
       expect(r.stderr).not.toContain('ppass');
       expect(r.stderr).not.toContain(TOKEN);
     } finally {
-      proxyAnswer = 200;
+      proxy.answer = 200;
     }
   });
 });

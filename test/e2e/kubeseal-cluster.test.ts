@@ -248,6 +248,28 @@ describe("kubeseal with kubectl's connection flags, against the real API server"
     expect(Buffer.from(s.data['token']!, 'base64').toString()).toBe('v-pod');
   });
 
+  it('through HTTPS_PROXY: a CONNECT tunnel to the API server, which the proxy sees only as its target; NO_PROXY bypasses it', async () => {
+    const { startConnectProxy } = await import('../connect-proxy.js');
+    // kubernetes.default is in the API server's certificate; only the proxy knows where it is (loopback is never proxied).
+    const proxy = await startConnectProxy((h) => (h === 'kubernetes.default' ? '127.0.0.1' : h));
+    try {
+      const viaName = server.replace('127.0.0.1', 'kubernetes.default');
+      const r = await bare(['--server', viaName, '--token', token, '--certificate-authority', caFile], { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}` });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(await served());
+      expect(proxy.seen.map((p) => p.line)).toEqual([`CONNECT kubernetes.default:${new URL(server).port}`, `CONNECT kubernetes.default:${new URL(server).port}`]);
+      expect(proxy.seen.some((p) => p.head.includes(token))).toBe(false);
+      proxy.seen.length = 0;
+      const bypass = await bare(['--server', viaName, '--token', token, '--certificate-authority', caFile], { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: '.default' });
+      expect(bypass.code).toBe(1);
+      expect(bypass.stderr).toMatch(/ENOTFOUND|EAI_AGAIN/);
+      expect(proxy.seen).toEqual([]);
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('--fetch-cert -w FILE writes the certificate fetched through the API server to the file', async () => {
     const r = await kubeseal(['--fetch-cert', '-w', 'fetched.pem'], { env: env(), cwd: dir });
     expect(r.code).toBe(0);
