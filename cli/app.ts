@@ -5,6 +5,7 @@
  */
 import { SealedSecretsError, argsFromEnv, isSealedSecretsError } from '../src/index.js';
 import type { CliIo } from './io.js';
+import { namespaceFlag } from './kubeconfig.js';
 import { FLAGS, buildParser, type KubesealArgs } from './parser.js';
 
 export class UsageError extends SealedSecretsError {
@@ -17,8 +18,38 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** Go's strconv.ParseBool, which pflag applies to --flag=value of a boolean flag. */
+const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** --bool=value as pflag reads it: Go's spellings normalised, anything else a parse error (exit 2). */
+function normaliseBooleans(cmdline: readonly string[]): string[] | string {
+  const booleans = new Set(FLAGS.filter((f) => f.boolean).map((f) => f.name));
+  const out: string[] = [];
+  for (const a of cmdline) {
+    if (a === '--') {
+      out.push(...cmdline.slice(out.length));
+      break;
+    }
+    const m = /^--([a-z-]+)=(.*)$/s.exec(a);
+    if (m && booleans.has(m[1]!)) {
+      if (GO_TRUE.has(m[2]!)) out.push(`--${m[1]}=true`);
+      else if (GO_FALSE.has(m[2]!)) out.push(`--${m[1]}=false`);
+      else return `invalid argument "${m[2]!.slice(0, 40)}" for "--${m[1]}" flag: it takes true or false`;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 /** Parses argv; returns the arguments, or an exit code when help/version was printed or usage was wrong. */
-async function parseArgs(cmdline: readonly string[], io: CliIo): Promise<KubesealArgs | number> {
+async function parseArgs(rawCmdline: readonly string[], io: CliIo): Promise<KubesealArgs | number> {
+  const cmdline = normaliseBooleans(rawCmdline);
+  if (typeof cmdline === 'string') {
+    io.writeStderr(`error: ${cmdline}\nRun 'kubeseal --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
   const argv = [...argsFromEnv(cmdline, io.env, FLAGS), ...cmdline];
   const parser = buildParser(argv);
   let output = '';
@@ -44,6 +75,11 @@ async function parseArgs(cmdline: readonly string[], io: CliIo): Promise<Kubesea
     io.writeStdout(output.endsWith('\n') ? output : output + '\n');
     return EXIT_OK;
   }
+  // klog's -v takes an integer; anything else is a flag value that does not parse (exit 2, as upstream).
+  if (args!.v !== undefined && !Number.isInteger(args!.v)) {
+    io.writeStderr(`error: invalid argument for "-v, --v" flag: a whole number is needed\nRun 'kubeseal --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
   return args!;
 }
 
@@ -57,7 +93,7 @@ function checkCombinations(a: KubesealArgs): void {
   if (a['recovery-unseal'] && !splitList(a['recovery-private-key']).length) {
     throw new UsageError('--recovery-unseal needs --recovery-private-key FILE', 'give the backed-up key files; fetching keys from a cluster is not supported');
   }
-  if (a['recovery-private-key']?.length && !a['recovery-unseal']) throw new UsageError('--recovery-private-key requires --recovery-unseal');
+  if (a.format !== undefined && a.format !== 'json' && a.format !== 'yaml') throw new UsageError(`unsupported output format: ${a.format}`, 'use -o json or -o yaml');
   const modes = (['recovery-unseal', 'validate', 're-encrypt', 'merge-into', 'raw'] as const).filter((m) => a[m]);
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be used together`);
 }
@@ -73,6 +109,11 @@ export async function runKubeseal(argv: readonly string[], io: CliIo): Promise<n
       return EXIT_OK;
     }
     checkCombinations(args);
+    // client-go strips a kubectl-style prefix: -n ns/prod is -n prod.
+    args.namespace = namespaceFlag(args.namespace);
+    if (args['recovery-private-key']?.length && !args['recovery-unseal']) {
+      io.writeStderr('warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal\n');
+    }
     if (args['recovery-unseal']) {
       const { recoveryUnseal } = await import('./recovery.js');
       await recoveryUnseal(args, io, splitList(args['recovery-private-key']));
@@ -105,7 +146,8 @@ function reportError(e: unknown, io: CliIo, debug: boolean): number {
   if (isSealedSecretsError(e)) {
     io.writeStderr(`error: ${e.detail}\n`);
     if (debug && e.stack) io.writeStderr(e.stack + '\n');
-    return e.code === 'ERR_USAGE' ? EXIT_USAGE : EXIT_FAILURE;
+    // Upstream reports every error found after parsing the command line with exit 1, wrong flag combinations included.
+    return EXIT_FAILURE;
   }
   // Not ours: say so without echoing data the failure may have been handling.
   io.writeStderr(`error: internal error (${(e as Error)?.name ?? 'unknown'}); run again with --debug for details and report it\n`);

@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { SealedSecretsError, assertCertificateValid, parseCertificatePem, type ParsedCertificate } from '../src/index.js';
 import { readInputFile, type CliIo } from './io.js';
+import { TransportError, send, type HttpResponse } from './transport.js';
 
 /** A certificate is a few KiB; a body larger than this is refused while it streams in. */
 const MAX_CERT_BYTES = 1024 * 1024;
@@ -45,9 +46,8 @@ function assertFetchable(url: URL, from: URL | undefined): void {
 
 function fetchError(url: URL, e: unknown): SealedSecretsError {
   if (e instanceof SealedSecretsError) return e;
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const name = (e as Error).name;
-  const why = name === 'TimeoutError' || (name === 'AbortError' && cause === undefined) ? `timed out after ${FETCH_TIMEOUT_MS / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error).message);
+  if (e instanceof TransportError && e.code === 'ETOOLARGE') return tooLarge(url);
+  const why = e instanceof TransportError ? (e.code === 'ETIMEDOUT' ? `timed out after ${FETCH_TIMEOUT_MS / 1000} s` : e.code === 'EPROXY' ? e.message : e.code) : 'unknown error';
   return new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(url)}: ${why}`, {
     hint: 'check the URL and the network, or pass the certificate as a file',
   });
@@ -59,49 +59,32 @@ function tooLarge(url: URL): SealedSecretsError {
   });
 }
 
-/** Reads the body as it streams, giving up as soon as it passes the cap. */
-async function readCapped(res: Response, url: URL): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > MAX_CERT_BYTES) {
-    await res.body?.cancel().catch(() => undefined);
-    throw tooLarge(url);
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_CERT_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(url);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
 /**
  * Fetches the certificate, following at most MAX_REDIRECTS redirects by hand so that
- * each one is checked against the rule before it is followed.
+ * each one is checked against the rule before it is followed. Through HTTPS_PROXY /
+ * HTTP_PROXY unless NO_PROXY says otherwise, as upstream's http.ProxyFromEnvironment.
  */
-async function fetchCertificate(source: URL): Promise<string> {
-  const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+async function fetchCertificate(source: URL, io: CliIo): Promise<string> {
+  const deadline = Date.now() + FETCH_TIMEOUT_MS;
   let url = source;
   let from: URL | undefined;
   for (let hop = 0; ; hop++) {
     assertFetchable(url, from);
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(url, { signal, redirect: 'manual', headers: { accept: 'application/x-pem-file, */*' } });
+      res = await send({
+        url,
+        method: 'GET',
+        headers: { accept: 'application/x-pem-file, */*' },
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        env: io.env,
+        maxBytes: MAX_CERT_BYTES,
+      });
     } catch (e) {
       throw fetchError(url, e);
     }
     if (REDIRECT_STATUSES.has(res.status)) {
-      await res.body?.cancel().catch(() => undefined);
-      const location = res.headers.get('location');
+      const location = res.headers.location;
       if (!location) throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(url)}: HTTP ${res.status} without a Location`);
       if (hop >= MAX_REDIRECTS) {
         throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(source)}: more than ${MAX_REDIRECTS} redirects`, {
@@ -118,15 +101,10 @@ async function fetchCertificate(source: URL): Promise<string> {
       url = next;
       continue;
     }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
+    if (res.status < 200 || res.status > 299) {
       throw new SealedSecretsError('ERR_CERT_FETCH', `cannot fetch the certificate from ${shown(url)}: HTTP ${res.status}`);
     }
-    try {
-      return (await readCapped(res, url)).toString('utf8');
-    } catch (e) {
-      throw fetchError(url, e);
-    }
+    return res.body.toString('utf8');
   }
 }
 
@@ -138,7 +116,7 @@ export async function readCertificateText(io: CliIo, source: string): Promise<st
     } catch {
       throw new SealedSecretsError('ERR_CERT_FETCH', `--cert ${JSON.stringify(source)} is not a valid URL`, { hint: 'give a file path or an https:// URL' });
     }
-    return fetchCertificate(url);
+    return fetchCertificate(url, io);
   }
   const path = /^file:\/\//i.test(source) ? fileURLToPath(source) : source;
   return (await readInputFile(io, path, 'certificate file')).toString('utf8');

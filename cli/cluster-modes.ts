@@ -10,10 +10,14 @@ import { writeFileAtomic, type CliIo } from './io.js';
 import type { KubesealArgs } from './parser.js';
 import { outputFormat, readInput } from './seal.js';
 
-/** Prints the certificate as it is, expired or not (upstream prints it too): it is not used to seal here. */
+/**
+ * Prints the certificate as it is, expired or not (upstream prints it too): it is not used to seal here.
+ * With -w, writes it to that file instead, atomically, only on success (upstream: renameio).
+ */
 export async function printCertificate(args: KubesealArgs, io: CliIo): Promise<void> {
-  if (!args.cert) return io.writeStdout(await fetchCertificateFromCluster(args));
-  io.writeStdout(parseCertificatePem(await readCertificateText(io, args.cert), args.cert).pem);
+  const pem = args.cert ? parseCertificatePem(await readCertificateText(io, args.cert), args.cert).pem : await fetchCertificateFromCluster(args, io);
+  if (args['sealed-secret-file']) await writeFileAtomic(io, args['sealed-secret-file'], pem);
+  else io.writeStdout(pem);
 }
 
 function sealedSecrets(objects: unknown[], source: string): SealedSecret[] {
@@ -26,7 +30,7 @@ function sealedSecrets(objects: unknown[], source: string): SealedSecret[] {
 
 export async function validate(args: KubesealArgs, io: CliIo): Promise<number> {
   const input = await readInput(args, io);
-  const bad = await validateOnCluster(args, sealedSecrets(input.objects, input.source));
+  const bad = await validateOnCluster(args, io, sealedSecrets(input.objects, input.source));
   if (bad.length) {
     io.writeStderr(`error: unable to decrypt sealed secret${bad.length > 1 ? 's' : ''}: ${bad.join(', ')}; they were sealed for another controller key, or for another namespace, name or scope\n`);
     return EXIT_FAILURE;
@@ -37,7 +41,7 @@ export async function validate(args: KubesealArgs, io: CliIo): Promise<number> {
 export async function reencrypt(args: KubesealArgs, io: CliIo): Promise<number> {
   if (args['secret-file'] && (await isDirectory(io, args['secret-file']))) return reencryptTree(args, io, args['secret-file']);
   const input = await readInput(args, io);
-  const out = await reencryptOnCluster(args, sealedSecrets(input.objects, input.source));
+  const out = await reencryptOnCluster(args, io, sealedSecrets(input.objects, input.source));
   const text = await formatDocuments(out, outputFormat(args, input.format));
   const target = args['sealed-secret-file'] ?? args['secret-file'];
   if (target) await writeFileAtomic(io, target, text);
@@ -91,7 +95,7 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promi
       if (/^\s*[{[]/.test(text)) {
         const obj = JSON.parse(text) as SealedSecret;
         if (obj?.kind !== 'SealedSecret') continue;
-        const [next] = await reencryptOnCluster(args, [obj]);
+        const [next] = await reencryptOnCluster(args, io, [obj]);
         const indent = /\n( +)"/.exec(text)?.[1]?.length ?? 2;
         await writeFileAtomic(io, file, JSON.stringify({ ...obj, metadata: { ...obj.metadata, annotations: next!.metadata.annotations }, spec: { ...obj.spec, encryptedData: next!.spec.encryptedData } }, null, indent) + (text.endsWith('\n') ? '\n' : ''));
         files++;
@@ -105,7 +109,7 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promi
       for (const doc of list) {
         const obj = doc.toJS() as SealedSecret | null;
         if (!obj || obj.kind !== 'SealedSecret') continue;
-        const [next] = await reencryptOnCluster(args, [obj]);
+        const [next] = await reencryptOnCluster(args, io, [obj]);
         for (const [k, v] of Object.entries(next!.spec.encryptedData)) doc.setIn(['spec', 'encryptedData', k], v);
         for (const [k, v] of Object.entries(next!.metadata.annotations ?? {})) {
           if (obj.metadata.annotations?.[k] !== v) doc.setIn(['metadata', 'annotations', k], v);

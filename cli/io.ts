@@ -12,6 +12,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   now(): Date;
+  /** Where a Pod's ServiceAccount is mounted (default /var/run/secrets/kubernetes.io/serviceaccount). */
+  serviceAccountDir?: string;
 }
 
 /** Input larger than this is refused: no Secret comes near it (etcd caps objects at 1.5 MiB). */
@@ -32,6 +34,8 @@ export function processIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     now: () => new Date(),
+    // For tests and unusual mounts only; Pods have it at the default path.
+    serviceAccountDir: process.env['KUBESEAL_SERVICE_ACCOUNT_DIR'] || undefined,
   };
 }
 

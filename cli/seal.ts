@@ -25,13 +25,13 @@ async function sealingCertificate(args: KubesealArgs, io: CliIo): Promise<Parsed
   if (args.cert) return loadSealingCertificate(io, args.cert);
   const { fetchCertificateFromCluster } = await import('./cluster.js');
   const source = `the controller ${args['controller-namespace']}/${args['controller-name']}`;
-  const cert = parseCertificatePem(await fetchCertificateFromCluster(args), source);
+  const cert = parseCertificatePem(await fetchCertificateFromCluster(args, io), source);
   assertCertificateValid(cert.certificate, io.now(), source);
   return cert;
 }
 import { formatDocuments, parseDocuments, type Format } from './documents.js';
 import { readInputFile, writeFileAtomic, type CliIo } from './io.js';
-import { kubeconfigNamespace } from './kubeconfig.js';
+import { defaultNamespace } from './kubeconfig.js';
 import type { KubesealArgs } from './parser.js';
 
 function sealingKey(cert: ParsedCertificate): SealingKey {
@@ -74,10 +74,10 @@ export function inDocument(e: unknown, n: number, total: number): unknown {
   return isSealedSecretsError(e) && total > 1 ? inContext(e, `document ${n + 1}`) : e;
 }
 
-/** The namespace for objects without one: -n, else the kubeconfig context's, else "default"; read only when needed. */
+/** The namespace for objects without one: -n, else the kubeconfig context's, else (in a Pod) the ServiceAccount's, else "default"; read only when needed. */
 function defaultNamespaceResolver(args: KubesealArgs, io: CliIo): () => Promise<string> {
   let cached: Promise<string> | undefined;
-  return () => (cached ??= args.namespace ? Promise.resolve(args.namespace) : kubeconfigNamespace(io, args.kubeconfig, args.context).then((ns) => ns ?? 'default'));
+  return () => (cached ??= defaultNamespace(io, args));
 }
 
 export async function sealStream(args: KubesealArgs, io: CliIo): Promise<void> {
@@ -123,16 +123,14 @@ async function readRawValue(args: KubesealArgs, io: CliIo): Promise<Buffer> {
 
 export async function sealRaw(args: KubesealArgs, io: CliIo): Promise<void> {
   const scope = parseScope(args.scope ?? '');
-  let namespace = args.namespace ?? '';
-  if (scope !== 'cluster-wide' && !namespace) {
-    namespace = (await kubeconfigNamespace(io, args.kubeconfig, args.context)) ?? '';
-    if (!namespace) throw new UsageError(`must provide the --namespace flag with --raw and --scope ${scope}`);
-  }
+  // As upstream: -n, else the kubeconfig context's, else (in a Pod) the ServiceAccount's, else "default".
+  const namespace = scope === 'cluster-wide' ? '' : await defaultNamespace(io, args);
   if (scope === 'strict' && !args.name) throw new UsageError('must provide the --name flag with --raw and --scope strict');
   const cert = await sealingCertificate(args, io);
   const value = await readRawValue(args, io);
   const blob = hybridEncrypt(cert.publicKey, value, encryptionLabel(namespace, args.name ?? '', scope));
-  io.writeStdout(blob.toString('base64') + (io.stdoutIsTTY ? '\n' : ''));
+  if (args['sealed-secret-file']) await writeFileAtomic(io, args['sealed-secret-file'], blob.toString('base64'));
+  else io.writeStdout(blob.toString('base64') + (io.stdoutIsTTY ? '\n' : ''));
 }
 
 export async function mergeInto(args: KubesealArgs, io: CliIo): Promise<void> {

@@ -88,17 +88,26 @@ describe('dependency direction', () => {
     expect(loaded.filter((m) => /forge|kubernetes|vault|piscina/.test(m))).toEqual([]);
   });
 
-  it('a cluster mode does load the Kubernetes client, from the bundle beside kubeseal (the trace above sees it)', () => {
+  it('a cluster mode loads the Kubernetes client only for exec plugins and auth providers, from the bundle beside kubeseal (the trace above sees it)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trace-'));
-    writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\ncurrent-context: c\n');
-    const trace = join(dir, 'trace.txt');
-    const r = spawnSync(process.execPath, ['-r', join(root, 'test/fixtures/trace-require.cjs'), join(root, 'dist/kubeseal.cjs'), '--fetch-cert', '--kubeconfig', join(dir, 'kubeconfig')], {
-      env: { ...process.env, TRACE_REQUIRE_FILE: trace },
-      encoding: 'utf8',
-    });
-    expect(r.stderr).toContain('cannot reach the API server');
-    const loaded = readFileSync(trace, 'utf8').split('\n');
-    expect(loaded).toContain('file:kubeseal-kubernetes-client.cjs');
-    expect(loaded.filter((m) => m.startsWith('@kubernetes/'))).toEqual([]);
+    const kubeconfig = (user: string) => `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: ${user}}]\ncurrent-context: c\n`;
+    const run = (user: string) => {
+      writeFileSync(join(dir, 'kubeconfig'), kubeconfig(user));
+      const trace = join(dir, 'trace.txt');
+      const r = spawnSync(process.execPath, ['-r', join(root, 'test/fixtures/trace-require.cjs'), join(root, 'dist/kubeseal.cjs'), '--fetch-cert', '--kubeconfig', join(dir, 'kubeconfig')], {
+        env: { ...process.env, TRACE_REQUIRE_FILE: trace },
+        encoding: 'utf8',
+      });
+      return { stderr: r.stderr, loaded: readFileSync(trace, 'utf8').split('\n') };
+    };
+    // A token (or a certificate): kubeseal's own HTTPS client, no Kubernetes client.
+    const token = run('{token: t}');
+    expect(token.stderr).toContain('cannot reach the API server');
+    expect(token.loaded.filter((m) => /kubernetes/.test(m))).toEqual([]);
+    // An exec credential plugin: the client's ExecAuth runs it.
+    const exec = run('{exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: /nonexistent/credential-plugin}}');
+    expect(exec.stderr).toMatch(/exec credential plugin failed|cannot reach the API server/);
+    expect(exec.loaded).toContain('file:kubeseal-kubernetes-client.cjs');
+    expect(exec.loaded.filter((m) => m.startsWith('@kubernetes/'))).toEqual([]);
   });
 });

@@ -162,16 +162,49 @@ describe('kubeseal --raw', () => {
     }
   });
 
-  it('says what is missing: --name in strict scope, --namespace, --raw for --from-file (exit 2)', async () => {
+  it('says what is missing: --name in strict scope, --raw for --from-file (exit 1, as upstream reports them)', async () => {
     const noName = await kubeseal(['--cert', 'cert.pem', '--raw', '-n', 'prod'], { input: 'x', cwd: dir });
-    expect(noName.code).toBe(2);
+    expect(noName.code).toBe(1);
     expect(oneErrorLine(noName.stderr)).toBe('error: must provide the --name flag with --raw and --scope strict');
-    const noNs = await kubeseal(['--cert', 'cert.pem', '--raw', '--name', 'db'], { input: 'x', cwd: dir });
-    expect(noNs.code).toBe(2);
-    expect(oneErrorLine(noNs.stderr)).toBe('error: must provide the --namespace flag with --raw and --scope strict');
     const ff = await kubeseal(['--cert', 'cert.pem', '--from-file', 'value.bin'], { cwd: dir });
-    expect(ff.code).toBe(2);
+    expect(ff.code).toBe(1);
     expect(oneErrorLine(ff.stderr)).toBe('error: --from-file requires --raw');
+  });
+
+  it('takes the namespace as upstream: -n (ns/ prefix stripped), else the context\'s, else "default", even when the context names none', async () => {
+    const opens = (blob: string, ns: string) => {
+      const ss = { kind: 'SealedSecret', metadata: { name: 'db', namespace: ns }, spec: { encryptedData: { v: blob } } };
+      return Buffer.from(unsealSealedSecret(ss as any, ring).secret.data!['v']!, 'base64').toString();
+    };
+    const kc = (ns: string) => `apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u${ns ? `, namespace: ${ns}` : ''}}\n`;
+    writeFileSync(join(dir, 'kc-no-ns'), kc(''));
+    writeFileSync(join(dir, 'kc-team'), kc('team-b'));
+    const cases: [string[], Record<string, string>, string][] = [
+      [[], {}, 'default'],
+      [[], { KUBECONFIG: join(dir, 'kc-no-ns') }, 'default'],
+      [[], { KUBECONFIG: join(dir, 'kc-team') }, 'team-b'],
+      [['--kubeconfig', 'kc-team'], {}, 'team-b'],
+      [['-n', 'ns/given', '--kubeconfig', 'kc-team'], {}, 'given'],
+    ];
+    for (const [flags, env, ns] of cases) {
+      const r = await kubeseal(['--cert', 'cert.pem', '--raw', '--name', 'db', ...flags], { input: 'v1', cwd: dir, env });
+      expect(r.stderr, JSON.stringify(flags)).toBe('');
+      expect(r.code).toBe(0);
+      expect(opens(r.stdout, ns)).toBe('v1');
+    }
+    const missing = await kubeseal(['--cert', 'cert.pem', '--raw', '--name', 'db', '--context', 'nope', '--kubeconfig', 'kc-team'], { input: 'v', cwd: dir });
+    expect(missing.code).toBe(1);
+    expect(oneErrorLine(missing.stderr)).toMatch(/^error: context "nope" does not exist in the kubeconfig \(.*kc-team\); pass a context that exists/);
+  });
+
+  it('-w FILE writes the sealed value to the file, atomically, and nothing to stdout', async () => {
+    const r = await kubeseal(['--cert', 'cert.pem', '--raw', '--name', 'db', '-n', 'prod', '-w', 'raw.txt'], { input: 'in-a-file', cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    const blob = readFileSync(join(dir, 'raw.txt'), 'utf8');
+    const ss = { kind: 'SealedSecret', metadata: { name: 'db', namespace: 'prod' }, spec: { encryptedData: { v: blob } } };
+    expect(Buffer.from(unsealSealedSecret(ss as any, ring).secret.data!['v']!, 'base64').toString()).toBe('in-a-file');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
 
@@ -256,7 +289,7 @@ describe('kubeseal refuses bad input with one clear line and nothing on stdout',
 
   it.each([
     ['an expired certificate', ['--cert', 'EXPIRED'], secretYaml, 1, /^error: failed to encrypt using an expired certificate on January 2, 2020 \(.*expired\.pem\); fetch the current certificate from the controller \(kubeseal --fetch-cert\)$/],
-    ['no certificate and no cluster', [], secretYaml, 1, /^error: cannot connect to the API server http:\/\/localhost:8080: .*pass --cert to seal offline$/],
+    ['no certificate and no cluster', [], secretYaml, 1, /^error: no Kubernetes API server to connect to: no kubeconfig was found \(--kubeconfig, KUBECONFIG, ~\/\.kube\/config\), no --server was given, and this is not inside a Pod; pass --kubeconfig or --server \(with --token\), or --cert to seal offline$/],
     ['a missing certificate file', ['--cert', 'nope.pem'], secretYaml, 1, /^error: cannot read certificate file nope\.pem: no such file$/],
     ['a bare public key as certificate', ['--cert', 'key.pem'], secretYaml, 1, /^error: key\.pem holds no PEM certificate; /],
     ['invalid YAML', ['--cert', 'cert.pem'], 'kind: Secret\nmetadata: [unclosed\n', 1, /^error: standard input: invalid YAML in document 1 at line \d+, column \d+: /],
@@ -391,6 +424,44 @@ describe('kubeseal review fixes', () => {
     const r = await kubeseal(['--cert', 'old.pem', '--fetch-cert'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('--fetch-cert -w FILE writes the certificate to the file (atomically) and nothing to stdout; a failure creates no file', async () => {
+    const r = await kubeseal(['--cert', 'cert.pem', '--fetch-cert', '-w', 'fetched.pem'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(join(dir, 'fetched.pem'), 'utf8')).toBe(key.certPem);
+    const bad = await kubeseal(['--cert', 'nope.pem', '--fetch-cert', '-w', 'never.pem'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(existsSync(join(dir, 'never.pem'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it("accepts klog's flags as upstream does (klog.InitFlags), hidden from --help", async () => {
+    const r = await kubeseal(['--cert', 'cert.pem', '--logtostderr', '--alsologtostderr=false', '--vmodule', 'x=2', '--stderrthreshold', '3', '-v', '2'], { input: secretYaml, cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('kind: SealedSecret');
+    expect((await kubeseal(['--help'])).stdout).not.toContain('logtostderr');
+  });
+
+  it.each([
+    ['an unknown flag', ['--sealme'], 2],
+    ['a flag without its value', ['--cert'], 2],
+    ['a bad --scope value', ['--scope', 'global'], 2],
+    ['a -v that is not a number', ['-v', 'loud'], 2],
+    ['a boolean flag given what Go\'s ParseBool refuses', ['--allow-empty-data=maybe'], 2],
+    ['an unknown output format (upstream: a run-time error)', ['-o', 'xml'], 1],
+    ['--from-file without --raw', ['--from-file', 'x'], 1],
+    ['a missing input file', ['-f', 'nope.yaml'], 1],
+    ['a certificate that is not one', ['--cert', 'secret.yaml'], 1],
+    ['an invalid --request-timeout, in a cluster mode', ['--fetch-cert', '--server', 'https://192.0.2.1:1', '--request-timeout', 'soon'], 1],
+  ])('exits as upstream does for %s', async (_what, args, code) => {
+    const r = await kubeseal(['--cert', 'cert.pem', ...args].slice(args.includes('--cert') || args.includes('--fetch-cert') ? 2 : 0), { input: secretYaml, cwd: dir });
+    expect(r.code).toBe(code);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: /);
   });
 });
 

@@ -134,11 +134,16 @@ describe('the npm package', () => {
       expect(h.code, name).toBe(0);
       expect(h.stdout, name).toContain('--kubeconfig');
     }
-    // kubeseal's cluster modes load the Kubernetes client bundled beside it (no node_modules of its own).
+    // kubeseal's cluster modes need no node_modules of their own: a token user, kubeseal's own HTTPS client.
     writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\ncurrent-context: c\n');
     const f = run('kubeseal', ['--fetch-cert', '--kubeconfig', 'kubeconfig'], { cwd: dir, env });
     expect(f.stderr).toBe('error: cannot reach the API server https://127.0.0.1:9: ECONNREFUSED; check the kubeconfig and the network, or use --cert to seal offline\n');
     expect(f.code).toBe(1);
+    // An exec credential plugin runs through the Kubernetes client, bundled beside kubeseal.
+    writeFileSync(join(dir, 'kubeconfig-exec'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: /nonexistent/plugin}}}]\ncurrent-context: c\n');
+    const e = run('kubeseal', ['--fetch-cert', '--kubeconfig', 'kubeconfig-exec'], { cwd: dir, env });
+    expect(e.stderr).toBe("error: the kubeconfig user's exec credential plugin failed: ENOENT; run the plugin by hand (kubectl get --raw /version shows the same failure), or pass --token\n");
+    expect(e.code).toBe(1);
   });
 
   it('stays private: installed from the release tarball, not published (README, "Install")', () => {

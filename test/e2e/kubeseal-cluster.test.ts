@@ -169,3 +169,111 @@ describe('kubeseal through the service proxy', () => {
     expect(r.stderr.trim()).toMatch(/^error: the controller Service kube-system\/nope does not exist; pass --controller-name and --controller-namespace/);
   });
 });
+
+describe("kubeseal with kubectl's connection flags, against the real API server", () => {
+  let server: string;
+  let token: string;
+  let caFile: string;
+  let home: string;
+  beforeAll(() => {
+    const kc = parseYaml(readFileSync(cluster.kubeconfig, 'utf8')) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[]; users: { user: { token: string } }[] };
+    server = kc.clusters[0]!.cluster.server;
+    token = kc.users[0]!.user.token;
+    home = tempDir();
+    caFile = join(home, 'ca.crt');
+    writeFileSync(caFile, Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64'));
+  });
+  // No kubeconfig anywhere: an empty HOME and no KUBECONFIG.
+  const bare = (args: string[], env: Record<string, string> = {}) => kubeseal(['--fetch-cert', ...args], { cwd: home, env: { HOME: home, ...env } });
+  const served = async () => (await fetch(`${ctrl.url}/v1/cert.pem`)).text();
+
+  it('--server with --token and --certificate-authority, with no kubeconfig at all', async () => {
+    const r = await bare(['--server', server, '--token', token, '--certificate-authority', caFile]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(await served());
+    const noToken = await bare(['--server', server, '--certificate-authority', caFile]);
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr.trim()).toMatch(/^error: not allowed to read the controller Service kube-system\/sealed-secrets-controller \(HTTP 403\)/);
+    expect(noToken.stderr).not.toContain(token);
+  });
+
+  it('--insecure-skip-tls-verify instead of a CA; --tls-server-name is the name the certificate must carry', async () => {
+    const untrusted = await bare(['--server', server, '--token', token]);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/cannot reach the API server https:\/\/127\.0\.0\.1:\d+: [A-Z_]+/);
+    expect((await bare(['--server', server, '--token', token, '--insecure-skip-tls-verify'])).code).toBe(0);
+    const named = await bare(['--server', server, '--token', token, '--certificate-authority', caFile, '--tls-server-name', 'kubernetes.default.svc']);
+    expect(named.stderr).toBe('');
+    expect(named.code).toBe(0);
+    const wrong = await bare(['--server', server, '--token', token, '--certificate-authority', caFile, '--tls-server-name', 'not-the-apiserver.example']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/);
+  });
+
+  it('--as and --as-group impersonate: RBAC decides as for that user and its groups', async () => {
+    // deploy/ binds the service-proxier Role to system:authenticated, as upstream does: the anonymous user is refused.
+    const anonymous = await kubeseal(['--fetch-cert', '--as', 'system:anonymous'], { env: env(), cwd: dir });
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr.trim()).toMatch(/^error: not allowed to read the controller Service kube-system\/sealed-secrets-controller \(HTTP 403\); you need get on services and services\/proxy there/);
+    const someone = await kubeseal(['--fetch-cert', '--as', 'nobody@example.com', '--as-group', 'team-a', '--as-group', 'team-b'], { env: env(), cwd: dir });
+    expect(someone.stderr).toBe('');
+    expect(someone.code).toBe(0);
+    // Impersonating is itself authorised: a user who may not impersonate is refused.
+    const sa = await serviceAccountKubeconfig(cluster);
+    const denied = await kubeseal(['--fetch-cert', '--as', 'nobody@example.com'], { env: { KUBECONFIG: sa }, cwd: dir });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/HTTP 403/);
+  });
+
+  it('inside a Pod: no kubeconfig, KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount files, as client-go\'s in-cluster config', async () => {
+    const sa = join(home, 'serviceaccount');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'token'), token);
+    writeFileSync(join(sa, 'ca.crt'), readFileSync(caFile));
+    writeFileSync(join(sa, 'namespace'), 'default');
+    const url = new URL(server);
+    const r = await bare([], { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port, KUBESEAL_SERVICE_ACCOUNT_DIR: sa });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(await served());
+    // Sealing in the Pod: the certificate through the API server, the namespace from the ServiceAccount.
+    const sealed = await kubeseal(['-o', 'json'], { cwd: home, input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'from-pod' }, stringData: { token: 'v-pod' } }), env: { HOME: home, KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port, KUBESEAL_SERVICE_ACCOUNT_DIR: sa } });
+    expect(sealed.code).toBe(0);
+    const ss = JSON.parse(sealed.stdout) as SealedSecret;
+    expect(ss.metadata.namespace).toBe('default');
+    await cluster.admin.request({ method: 'POST', path: paths.sealedSecrets('default'), body: ss });
+    const s = await waitFor(async () => cluster.admin.request<{ data: Record<string, string> }>({ method: 'GET', path: paths.secret('default', 'from-pod') }), 20_000, 'the Secret');
+    expect(Buffer.from(s.data['token']!, 'base64').toString()).toBe('v-pod');
+  });
+
+  it('through HTTPS_PROXY: a CONNECT tunnel to the API server, which the proxy sees only as its target; NO_PROXY bypasses it', async () => {
+    const { startConnectProxy } = await import('../connect-proxy.js');
+    // kubernetes.default is in the API server's certificate; only the proxy knows where it is (loopback is never proxied).
+    const proxy = await startConnectProxy((h) => (h === 'kubernetes.default' ? '127.0.0.1' : h));
+    try {
+      const viaName = server.replace('127.0.0.1', 'kubernetes.default');
+      const r = await bare(['--server', viaName, '--token', token, '--certificate-authority', caFile], { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}` });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(await served());
+      expect(proxy.seen.map((p) => p.line)).toEqual([`CONNECT kubernetes.default:${new URL(server).port}`, `CONNECT kubernetes.default:${new URL(server).port}`]);
+      expect(proxy.seen.some((p) => p.head.includes(token))).toBe(false);
+      proxy.seen.length = 0;
+      const bypass = await bare(['--server', viaName, '--token', token, '--certificate-authority', caFile], { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: '.default' });
+      expect(bypass.code).toBe(1);
+      expect(bypass.stderr).toMatch(/ENOTFOUND|EAI_AGAIN/);
+      expect(proxy.seen).toEqual([]);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('--fetch-cert -w FILE writes the certificate fetched through the API server to the file', async () => {
+    const r = await kubeseal(['--fetch-cert', '-w', 'fetched.pem'], { env: env(), cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(join(dir, 'fetched.pem'), 'utf8')).toBe(await served());
+  });
+});
