@@ -2,7 +2,7 @@
 import { SealedSecretsError, parseCertificatePem, type SealedSecret } from '../src/index.js';
 import { EXIT_FAILURE, EXIT_OK } from './app.js';
 import { readCertificateText } from './certificate-source.js';
-import { fetchCertificateFromCluster, reencryptOnCluster, validateOnCluster } from './cluster.js';
+import { fetchCertificateFromCluster, reencryptOnCluster, reencryptOnCluster as reencryptVia, validateOnCluster } from './cluster.js';
 import { formatDocuments } from './documents.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -35,7 +35,11 @@ export async function validate(args: KubesealArgs, io: CliIo): Promise<number> {
 }
 
 export async function reencrypt(args: KubesealArgs, io: CliIo): Promise<number> {
-  if (args['secret-file'] && (await isDirectory(io, args['secret-file']))) return reencryptTree(args, io, args['secret-file']);
+  if (args['secret-file'] && (await isDirectory(io, args['secret-file']))) {
+    // With a .sealed-secrets.yaml, each file goes to the controller of its own cluster (cli/routing.ts).
+    const { reencryptRouter } = await import('./routing.js');
+    return reencryptTree(args, io, args['secret-file'], await reencryptRouter(args, io));
+  }
   const input = await readInput(args, io);
   const out = await reencryptOnCluster(args, sealedSecrets(input.objects, input.source));
   const text = await formatDocuments(out, outputFormat(args, input.format));
@@ -72,7 +76,10 @@ async function* walk(dir: string): AsyncGenerator<string> {
  * YAML files are edited in place (comments, order and layout kept); other files and other
  * documents are not touched. Failures are reported per file; the others still go through.
  */
-async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promise<number> {
+/** Per file: the arguments that reach its cluster's controller, or why there are none. */
+export type ReencryptRouter = { argsFor(file: string): KubesealArgs | SealedSecretsError; clusterOf(file: string): string; summary(): string[] };
+
+async function reencryptTree(args: KubesealArgs, io: CliIo, root: string, router?: ReencryptRouter): Promise<number> {
   const { parseAllDocuments } = await import('yaml');
   let files = 0;
   let objects = 0;
@@ -87,6 +94,12 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promi
       continue;
     }
     if (!text.includes('SealedSecret')) continue;
+    const routed = router?.argsFor(file);
+    if (routed instanceof SealedSecretsError) {
+      failed.push(`${rel}: ${routed.message}`);
+      continue;
+    }
+    const reencryptOnCluster = (a: KubesealArgs, objs: SealedSecret[]) => reencryptVia(routed ?? a, objs);
     try {
       if (/^\s*[{[]/.test(text)) {
         const obj = JSON.parse(text) as SealedSecret;
@@ -118,10 +131,11 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promi
         objects += changed;
       }
     } catch (e) {
-      failed.push(`${rel}: ${e instanceof SealedSecretsError ? e.message : 'cannot be parsed'}`);
+      failed.push(`${rel}: ${routed ? `${router!.clusterOf(file)}: ` : ''}${e instanceof SealedSecretsError ? e.message : 'cannot be parsed'}`);
     }
   }
   io.writeStderr(`re-encrypted ${objects} SealedSecret(s) in ${files} file(s) under ${root}${failed.length ? `; ${failed.length} failed` : ''}\n`);
   for (const f of failed) io.writeStderr(`error: ${f}\n`);
+  for (const line of router?.summary() ?? []) io.writeStderr(`${line}\n`);
   return failed.length ? EXIT_FAILURE : EXIT_OK;
 }

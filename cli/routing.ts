@@ -298,3 +298,44 @@ export async function writeAllOrNone(files: readonly { path: string; shown: stri
   }
   for (const s of staged) if (s.backup) await unlink(s.backup).catch(() => undefined);
 }
+
+/**
+ * --re-encrypt -f DIR with a .sealed-secrets.yaml: each file goes to the controller of the
+ * cluster its path deploys to (the cluster's `context`/`kubeconfig` in the config). A file
+ * no rule routes, or whose cluster names no context, fails with a reason; a cluster that
+ * cannot be reached is reported with every file it left as it was, never skipped quietly.
+ */
+export async function reencryptRouter(args: KubesealArgs, io: CliIo): Promise<import('./cluster-modes.js').ReencryptRouter | undefined> {
+  const configFile = args.context || args.kubeconfig ? undefined : findConfigFile(io.cwd);
+  if (!configFile) return undefined;
+  const config = await loadFleetConfig(configFile, relative(io.cwd, configFile) || configFile);
+  const model = await loadModel(config.root);
+  const perCluster = new Map<string, number>();
+  const fileCluster = new Map<string, string>();
+  return {
+    clusterOf: (file: string) => `cluster ${fileCluster.get(file) ?? '?'}`,
+    argsFor(file: string) {
+      const placements = model.placementsOfFile(file);
+      const names = clustersFor(config, file, placements === 'unlisted' ? [] : placements);
+      if (names.length === 0) {
+        return new SealedSecretsError('ERR_USAGE', `no paths: entry of ${rel(config, config.file)} matches it, so kubeseal does not know which controller to ask`, { hint: 'add a paths: entry for it, or run with --context to send every file to one cluster' });
+      }
+      const c = config.clusters.get(names[0]!)!;
+      if (!c.context) {
+        return new SealedSecretsError('ERR_USAGE', `cluster ${c.name} has no context: in ${rel(config, config.file)}`, { hint: `add context: KUBECONFIG-CONTEXT (and kubeconfig: FILE if not the default) under clusters.${c.name}` });
+      }
+      perCluster.set(c.name, (perCluster.get(c.name) ?? 0) + 1);
+      fileCluster.set(file, c.name);
+      return {
+        ...args,
+        context: c.context,
+        ...(c.kubeconfig ? { kubeconfig: c.kubeconfig } : {}),
+        'controller-name': c.controllerName ?? args['controller-name'],
+        'controller-namespace': c.controllerNamespace ?? args['controller-namespace'],
+      };
+    },
+    summary() {
+      return [...perCluster].map(([name, n]) => `cluster ${name} (context ${config.clusters.get(name)!.context}): ${n} file(s) routed to its controller`);
+    },
+  };
+}

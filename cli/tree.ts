@@ -30,6 +30,8 @@ export async function walkManifests(dir: string, out: string[] = []): Promise<st
       if (!SKIP_DIRS.has(e.name)) subdirs.push(join(dir, e.name));
     } else if (e.isFile() && isManifestName(e.name)) out.push(join(dir, e.name));
   }
-  for (const d of subdirs) await walkManifests(d, out);
+  // Sibling folders are read concurrently; the result keeps the sorted order.
+  const below = await Promise.all(subdirs.map((d) => walkManifests(d, [])));
+  for (const b of below) for (const f of b) out.push(f);
   return out;
 }

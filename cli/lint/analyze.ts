@@ -95,14 +95,19 @@ export async function lintRepository(opts: LintOptions): Promise<Finding[]> {
   if (opts.config) lintCertificates(opts.config, opts, clusters, add);
 
   const firstDeployed = new Map<string, { file: string; line: number }>();
-  for (const file of opts.files) {
-    if (isKustomizationName(basename(file))) continue;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      continue;
-    }
+  // Reads run ahead of the parsing, a few dozen at a time: the walk is I/O-bound otherwise.
+  const manifests = opts.files.filter((f) => !isKustomizationName(basename(f)));
+  const reads: Promise<string | undefined>[] = [];
+  const READ_AHEAD = 64;
+  const startRead = (n: number) => {
+    if (n < manifests.length) reads[n] = readFile(manifests[n]!, 'utf8').catch(() => undefined);
+  };
+  for (let n = 0; n < READ_AHEAD; n++) startRead(n);
+  for (const [n, file] of manifests.entries()) {
+    const text = await reads[n]!;
+    reads[n] = undefined as never;
+    startRead(n + READ_AHEAD);
+    if (text === undefined) continue;
     // Most manifests are not Secrets: a text search rules them out before any parsing.
     if (!KINDS_RE.test(text)) continue;
     let objects: ObjectAt[];
