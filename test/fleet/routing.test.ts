@@ -171,4 +171,30 @@ describe('kubeseal -w PATH with .sealed-secrets.yaml and no --cert', () => {
     expect(m.code).toBe(2);
     expect(m.stderr).toContain('-w may be given several times only when sealing by path');
   });
+
+  it('--re-encrypt -f DIR sends each file to its own cluster and reports the ones it cannot reach or route', async () => {
+    const kubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {token: t}
+contexts:
+- name: prod-admin
+  context: {cluster: prod, user: u}
+current-context: prod-admin
+`;
+    const dir = repo({ kubeconfig, '.sealed-secrets.yaml': CONFIG.replace('{cert: certs/prod.pem}', '{cert: certs/prod.pem, context: prod-admin, kubeconfig: kubeconfig}') });
+    expect((await kubeseal(['-f', 'secret.yaml', '-w', 'overlays/dev/db.sealed.yaml', '-w', 'overlays/prod/db.sealed.yaml'], { cwd: dir })).code).toBe(0);
+    const before = readFileSync(join(dir, 'overlays/prod/db.sealed.yaml'), 'utf8');
+    const r = await kubeseal(['--re-encrypt', '-f', 'overlays'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('re-encrypted 0 SealedSecret(s) in 0 file(s) under overlays; 2 failed');
+    expect(r.stderr).toContain('error: overlays/prod/db.sealed.yaml: cluster prod: cannot reach the API server https://127.0.0.1:1: ECONNREFUSED');
+    expect(r.stderr).toContain('error: overlays/dev/db.sealed.yaml: cluster dev has no context: in .sealed-secrets.yaml');
+    expect(r.stderr).toContain('cluster prod (context prod-admin): 1 file(s) routed to its controller');
+    expect(readFileSync(join(dir, 'overlays/prod/db.sealed.yaml'), 'utf8')).toBe(before);
+  });
 });
