@@ -12,7 +12,13 @@
  * A pattern without `/` matches the file name in any folder (`*.sealed.yaml`), as .gitignore.
  * A pattern naming a folder (`overlays/prod` or `overlays/prod/`) matches everything below it.
  * Dot files are matched like any other (a config names paths in its own repository).
+ *
+ * Patterns are compiled to regular expressions; to keep matching linear in practice (a config
+ * can come from a pull request), a pattern has at most 256 characters, 3 `*` per segment and
+ * 4 `**` segments.
  */
+
+export const GLOB_LIMITS = { length: 256, starsPerSegment: 3, globstars: 4 } as const;
 
 function escape(c: string): string {
   return /[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c;
@@ -48,6 +54,7 @@ function segmentSource(seg: string, pattern: string): string {
 export function compileGlob(pattern: string): RegExp {
   let p = pattern.trim().replace(/\\/g, '/');
   if (!p) throw new Error('the pattern is empty');
+  if (p.length > GLOB_LIMITS.length) throw new Error(`the pattern is longer than ${GLOB_LIMITS.length} characters`);
   if (p.startsWith('./')) p = p.slice(2);
   if (p.startsWith('/')) p = p.slice(1);
   const anyFolder = !p.includes('/');
@@ -55,6 +62,10 @@ export function compileGlob(pattern: string): RegExp {
   if (folder) p = p.slice(0, -1);
   const segs = p.split('/');
   if (segs.some((s) => s === '..')) throw new Error('.. is not allowed: patterns are relative to the folder of the config file');
+  if (segs.filter((x) => x === '**').length > GLOB_LIMITS.globstars) throw new Error(`more than ${GLOB_LIMITS.globstars} ** segments`);
+  for (const seg of segs) {
+    if (seg !== '**' && (seg.replace(/\*+/g, '*').match(/\*/g)?.length ?? 0) > GLOB_LIMITS.starsPerSegment) throw new Error(`more than ${GLOB_LIMITS.starsPerSegment} * in one path segment`);
+  }
   let src = '';
   for (const [n, seg] of segs.entries()) {
     const last = n === segs.length - 1;

@@ -13,7 +13,6 @@
  * through it. Remote resources (URLs) are skipped.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 export const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
@@ -136,8 +135,15 @@ export async function parseKustomization(file: string, text: string): Promise<Ku
   }
   const gens = get('secretGenerator');
   if (isSeq(gens)) {
-    for (const g of gens.items) {
-      const gj = (g as { toJSON?: () => unknown }).toJSON?.() as Record<string, unknown> | undefined;
+    let js: unknown[];
+    try {
+      js = (doc.toJS({ maxAliasCount: 100 }) as { secretGenerator?: unknown[] }).secretGenerator ?? [];
+    } catch {
+      k.problems.push({ line: lineOf(gens), message: 'secretGenerator uses YAML aliases that are undefined or expand too much' });
+      return k;
+    }
+    for (const [n, g] of gens.items.entries()) {
+      const gj = js[n] as Record<string, unknown> | undefined;
       if (!gj || typeof gj !== 'object') continue;
       const list = (f: string) => (Array.isArray(gj[f]) ? (gj[f] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
       // Key names only: a literal is KEY=VALUE, a file [KEY=]PATH; an env file is named, not read.
@@ -187,7 +193,13 @@ export class KustomizeModel {
   }
 
   static async load(files: Iterable<string>): Promise<KustomizeModel> {
-    const ks = await Promise.all([...files].map(async (f) => parseKustomization(f, await readFile(f, 'utf8'))));
+    const { readRegularFile } = await import('./tree.js');
+    const ks = await Promise.all(
+      [...files].map(async (f) => {
+        const text = await readRegularFile(f);
+        return parseKustomization(f, text === 'not-regular' || text === 'too-large' || text === 'unreadable' ? '' : text);
+      }),
+    );
     return new KustomizeModel(ks);
   }
 

@@ -30,7 +30,7 @@ import { kubeconfigNamespace } from './kubeconfig.js';
 import { KustomizeModel, applyChain, type Placement } from './kustomize.js';
 import type { KubesealArgs } from './parser.js';
 import { readInput } from './seal.js';
-import { isKustomizationName, walkManifests } from './tree.js';
+import { isKustomizationName, readRegularFile, walkManifests } from './tree.js';
 
 /**
  * Our annotation on a SealedSecret sealed by path whose scope binds a name kustomize gives
@@ -98,7 +98,7 @@ async function routeCertificate(route: Route, certs: Map<string, Promise<ParsedC
     route.clusters.map((c) => {
       let p = certs.get(c.name);
       if (!p) {
-        p = loadSealingCertificate(io, c.certSource).catch((e: unknown) => {
+        p = assertCertFile(c).then(() => loadSealingCertificate(io, c.certSource)).catch((e: unknown) => {
           throw isSealedSecretsError(e) ? inContext(e, `cluster ${c.name} of .sealed-secrets.yaml`) : e;
         });
         certs.set(c.name, p);
@@ -116,6 +116,15 @@ async function routeCertificate(route: Route, certs: Map<string, Promise<ParsedC
     );
   }
   return loaded[0]!;
+}
+
+/** A cert: file must be a regular file (not /dev/zero, not a FIFO): the config may come from someone else. */
+async function assertCertFile(c: ClusterConfig): Promise<void> {
+  if (/^https:\/\//i.test(c.certSource)) return;
+  const text = await readRegularFile(c.certSource, 1024 * 1024);
+  if (text === 'not-regular' || text === 'too-large') {
+    throw new SealedSecretsError('ERR_CERT_INVALID', `cert ${c.cert} ${text === 'not-regular' ? 'is not a regular file' : 'is over 1 MiB'}`, { hint: 'give the controller certificate as a PEM file: kubeseal --fetch-cert > certs/NAME.pem' });
+  }
 }
 
 interface Target {

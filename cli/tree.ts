@@ -35,3 +35,41 @@ export async function walkManifests(dir: string, out: string[] = []): Promise<st
   for (const b of below) for (const f of b) out.push(f);
   return out;
 }
+
+/** Files over this are not read by lint (no manifest comes near it; etcd caps objects at 1.5 MiB). */
+export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Reads a regular file of at most `max` bytes. A FIFO, a device (`/dev/zero`) or a folder is
+ * not read ('not-regular'), nor a file over the cap ('too-large'): a path in a repository (a
+ * pull request's) must not hang or exhaust the tool that reads it.
+ */
+export async function readRegularFile(path: string, max = MAX_MANIFEST_BYTES): Promise<string | 'not-regular' | 'too-large' | 'unreadable'> {
+  const { open } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return 'unreadable';
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return 'not-regular';
+    if (st.size > max) return 'too-large';
+    const buf = Buffer.alloc(Math.min(st.size, max) + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > max) return 'too-large';
+      if (n === buf.length) break;
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } catch {
+    return 'unreadable';
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}

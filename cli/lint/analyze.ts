@@ -1,6 +1,4 @@
 /** `kubeseal lint`: reads a repository checkout and reports findings (rules.ts), offline. */
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import {
   ANNOTATION_KEY_HINT,
@@ -18,7 +16,7 @@ import {
 import type { FleetConfig } from '../fleet-config.js';
 import { KustomizeModel, applyChain, parseKustomization, type Identity, type Kustomization } from '../kustomize.js';
 import { ANNOTATION_SEALED_FOR, clustersFor } from '../routing.js';
-import { isKustomizationName } from '../tree.js';
+import { MAX_MANIFEST_BYTES, isKustomizationName, readRegularFile } from '../tree.js';
 import { RULE_BY_ID, referencedItems, type Finding } from './rules.js';
 
 export interface LintOptions {
@@ -80,7 +78,15 @@ export async function lintRepository(opts: LintOptions): Promise<Finding[]> {
 
   // The kustomizations of the whole repository: placements depend on overlays outside the linted paths.
   const kFiles = opts.repositoryFiles.filter((f) => isKustomizationName(basename(f)));
-  const kustomizations: Kustomization[] = await Promise.all(kFiles.map(async (f) => parseKustomization(f, await readFile(f, 'utf8'))));
+  const kustomizations: Kustomization[] = await Promise.all(
+    kFiles.map(async (f) => {
+      const text = await readRegularFile(f);
+      if (typeof text === 'string' && !['not-regular', 'too-large', 'unreadable'].includes(text)) return parseKustomization(f, text);
+      const k = await parseKustomization(f, '');
+      k.problems.push({ line: 1, message: text === 'too-large' ? `larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB: not read` : 'cannot be read' });
+      return k;
+    }),
+  );
   const model = new KustomizeModel(kustomizations);
   const linted = new Set(opts.files);
   for (const k of kustomizations) {
@@ -92,30 +98,36 @@ export async function lintRepository(opts: LintOptions): Promise<Finding[]> {
   }
 
   const clusters = new Map<string, ClusterKey>();
-  if (opts.config) lintCertificates(opts.config, opts, clusters, add);
+  if (opts.config) await lintCertificates(opts.config, opts, clusters, add);
 
   const firstDeployed = new Map<string, { file: string; line: number }>();
   // Reads run ahead of the parsing, a few dozen at a time: the walk is I/O-bound otherwise.
   const manifests = opts.files.filter((f) => !isKustomizationName(basename(f)));
-  const reads: Promise<string | undefined>[] = [];
+  const reads: Promise<Awaited<ReturnType<typeof readRegularFile>>>[] = [];
   const READ_AHEAD = 64;
   const startRead = (n: number) => {
-    if (n < manifests.length) reads[n] = readFile(manifests[n]!, 'utf8').catch(() => undefined);
+    if (n < manifests.length) reads[n] = readRegularFile(manifests[n]!);
   };
   for (let n = 0; n < READ_AHEAD; n++) startRead(n);
   for (const [n, file] of manifests.entries()) {
     const text = await reads[n]!;
     reads[n] = undefined as never;
     startRead(n + READ_AHEAD);
-    if (text === undefined) continue;
+    if (text === 'too-large') {
+      add('invalid-yaml', file, undefined, `larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB: not read (no Kubernetes manifest is that large)`);
+      continue;
+    }
+    if (text === 'not-regular' || text === 'unreadable') continue;
     // Most manifests are not Secrets: a text search rules them out before any parsing.
     if (!KINDS_RE.test(text)) continue;
     let objects: ObjectAt[];
     try {
       objects = await readObjects(text);
     } catch (e) {
-      const { line, column, what } = e as { line: number; column: number; what: string };
-      add('invalid-yaml', file, { line, column }, `invalid YAML: ${what}`);
+      const at = e as { line?: number; column?: number; what?: string };
+      // Ours carry a position and fixed words; anything else (a stack overflow on absurd nesting) is said in fixed words too.
+      if (typeof at.line === 'number' && typeof at.what === 'string') add('invalid-yaml', file, { line: at.line, column: at.column ?? 1 }, `invalid YAML: ${at.what}`);
+      else add('invalid-yaml', file, undefined, 'cannot be parsed (nested too deeply?)');
       continue;
     }
     for (const o of objects) {
@@ -254,15 +266,20 @@ function scopeBroken(scope: Scope, sealed: Identity | undefined, deployed: Ident
   return ns(sealed) !== ns(deployed) || sealed.name !== deployed.name ? { sealed: `${ns(sealed)}/${sealed.name}`, deployed: `${ns(deployed)}/${deployed.name}` } : undefined;
 }
 
-function lintCertificates(config: FleetConfig, opts: LintOptions, out: Map<string, ClusterKey>, add: (rule: string, file: string, where: { line: number; column: number }, message: string) => void): void {
+async function lintCertificates(config: FleetConfig, opts: LintOptions, out: Map<string, ClusterKey>, add: (rule: string, file: string, where: { line: number; column: number }, message: string) => void): Promise<void> {
   for (const c of config.clusters.values()) {
     const entry: ClusterKey = { name: c.name };
     out.set(c.name, entry);
     if (/^https:\/\//i.test(c.certSource)) continue; // offline: a URL is not fetched
     const where = { line: c.line, column: 1 };
     let cert: ParsedCertificate;
+    const text = await readRegularFile(c.certSource, 1024 * 1024);
+    if (text === 'not-regular' || text === 'too-large' || text === 'unreadable') {
+      add('cert-unreadable', config.file, where, `cluster ${c.name}: cert ${c.cert} ${text === 'not-regular' ? 'is not a regular file' : text === 'too-large' ? 'is over 1 MiB' : 'cannot be read'}`);
+      continue;
+    }
     try {
-      cert = parseCertificatePem(readFileSyncText(c.certSource), c.cert);
+      cert = parseCertificatePem(text, c.cert);
     } catch (e) {
       add('cert-unreadable', config.file, where, `cluster ${c.name}: cert ${c.cert} ${isSealedSecretsError(e) ? `cannot be used: ${e.message}` : 'cannot be read'}`);
       continue;
@@ -276,10 +293,6 @@ function lintCertificates(config: FleetConfig, opts: LintOptions, out: Map<strin
     if (days < 0) add('cert-expired', config.file, where, `cluster ${c.name}: the certificate ${c.cert} expired on ${date}`);
     else if (days <= opts.expiryDays) add('cert-expiring', config.file, where, `cluster ${c.name}: the certificate ${c.cert} expires on ${date}, in ${Math.floor(days)} day(s)`);
   }
-}
-
-function readFileSyncText(p: string): string {
-  return readFileSync(p, 'utf8');
 }
 
 /** Fixed words for the yaml library's error codes: its messages quote the input. */

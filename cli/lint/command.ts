@@ -4,7 +4,7 @@
  * flags, missing paths, a malformed .sealed-secrets.yaml).
  */
 import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { SealedSecretsError, isSealedSecretsError } from '../../src/index.js';
 import { findConfigFile, loadFleetConfig, type FleetConfig } from '../fleet-config.js';
 import type { CliIo } from '../io.js';
@@ -97,7 +97,7 @@ export async function runLint(argv: readonly string[], io: CliIo): Promise<numbe
     );
     const configFile = args.config ? resolve(io.cwd, args.config) : (findConfigFile(io.cwd) ?? findConfigFile(kinds[0] === 'dir' ? paths[0]!.abs : dirname(paths[0]!.abs)));
     let config: FleetConfig | undefined;
-    if (configFile) config = await loadFleetConfig(configFile, args.config ?? configFile);
+    if (configFile) config = await loadFleetConfig(configFile, args.config ?? (relative(io.cwd, configFile) || configFile));
     if (config) {
       for (const c of config.clusters.values()) {
         if (/^https:\/\//i.test(c.certSource)) io.writeStderr(`note: cluster ${c.name}: the certificate is a URL; lint is offline, so the key checks for ${c.name} are skipped (commit the certificate as a file to have them)\n`);
