@@ -22,6 +22,9 @@ export const EXAMPLES: [string, string][] = [
   ['kubeseal --fetch-cert > cert.pem', 'Fetch the controller certificate through the API server (kubeconfig)'],
   ['kubeseal --validate < sealed.yaml', 'Ask the controller whether every SealedSecret in the file can be unsealed'],
   ['kubeseal --re-encrypt -f sealed.yaml', 'Re-encrypt a SealedSecret file to the newest key, in place'],
+  // Many clusters (cli/routing.ts, cli/lint/): README, "Many clusters".
+  ['kubeseal -f secret.yaml -w overlays/prod/db.sealed.yaml', 'With .sealed-secrets.yaml: seal for the cluster and namespace that path deploys to (-w repeatable)'],
+  ['kubeseal lint --format sarif > lint.sarif', 'Check the repository offline (kubeseal lint --help)'],
 ];
 
 export interface KubesealArgs {
