@@ -256,6 +256,37 @@ describe('kubeseal lint', () => {
     const bare = tree({ 'a/leak.yaml': secretYaml('x', { k: 'v' }) });
     expect((await lint(bare)).findings.map((f) => f.rule)).toEqual(['plaintext-secret']);
   });
+
+  it('JSON output: version, files checked, and per finding rule, severity, file, line, column, object, message and help', async () => {
+    const dir = repo({ 'overlays/prod/db.sealed.yaml': await sealed(big.certPem, 'db', { namespace: 'prod' }) });
+    const r = await kubeseal(['lint', '--format', 'json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ version: 1, filesChecked: expect.any(Number) });
+    expect(out.findings).toEqual([
+      {
+        rule: 'wrong-key-size',
+        severity: 'error',
+        file: 'overlays/prod/db.sealed.yaml',
+        line: expect.any(Number),
+        column: expect.any(Number),
+        object: { kind: 'SealedSecret', namespace: 'prod', name: 'db' },
+        objectName: 'SealedSecret prod/db',
+        message: expect.stringContaining('4096-bit key'),
+        help: expect.stringContaining('Reseal it'),
+      },
+    ]);
+  });
+
+  it('a certificate given as a URL is not fetched (lint stays offline); its key checks are skipped with a note', async () => {
+    const dir = repo({
+      '.sealed-secrets.yaml': CONFIG.replace('{cert: certs/prod.pem}', '{cert: "https://127.0.0.1:1/v1/cert.pem"}'),
+      'overlays/prod/db.sealed.yaml': await sealed(big.certPem, 'db', { namespace: 'prod' }),
+    });
+    const r = await kubeseal(['lint'], { cwd: dir });
+    expect(r.stderr).toContain('note: cluster prod: the certificate is a URL; lint is offline, so the key checks for prod are skipped');
+    expect(r.code).toBe(0);
+  });
 });
 
 function readFileSyncText(p: string): string {
