@@ -51,7 +51,6 @@ export function formatSarif(findings: readonly Finding[], version: string): stri
               },
             },
           ],
-          partialFingerprints: { primaryLocationLineHash: `${f.rule}:${f.file}:${objectName(f) ?? ''}` },
         })),
         columnKind: 'unicodeCodePoints',
       },
