@@ -193,13 +193,11 @@ export class KustomizeModel {
   }
 
   static async load(files: Iterable<string>): Promise<KustomizeModel> {
-    const { readRegularFile } = await import('./tree.js');
-    const ks = await Promise.all(
-      [...files].map(async (f) => {
-        const text = await readRegularFile(f);
-        return parseKustomization(f, text === 'not-regular' || text === 'too-large' || text === 'unreadable' ? '' : text);
-      }),
-    );
+    const { mapLimit, readRegularFile } = await import('./tree.js');
+    const ks = await mapLimit([...files], 32, async (f) => {
+      const read = await readRegularFile(f);
+      return parseKustomization(f, 'text' in read ? read.text : '');
+    });
     return new KustomizeModel(ks);
   }
 

@@ -121,9 +121,9 @@ async function routeCertificate(route: Route, certs: Map<string, Promise<ParsedC
 /** A cert: file must be a regular file (not /dev/zero, not a FIFO): the config may come from someone else. */
 async function assertCertFile(c: ClusterConfig): Promise<void> {
   if (/^https:\/\//i.test(c.certSource)) return;
-  const text = await readRegularFile(c.certSource, 1024 * 1024);
-  if (text === 'not-regular' || text === 'too-large') {
-    throw new SealedSecretsError('ERR_CERT_INVALID', `cert ${c.cert} ${text === 'not-regular' ? 'is not a regular file' : 'is over 1 MiB'}`, { hint: 'give the controller certificate as a PEM file: kubeseal --fetch-cert > certs/NAME.pem' });
+  const read = await readRegularFile(c.certSource, 1024 * 1024);
+  if ('problem' in read && read.problem !== 'unreadable') {
+    throw new SealedSecretsError('ERR_CERT_INVALID', `cert ${c.cert} ${read.problem === 'not-regular' ? 'is not a regular file' : 'is over 1 MiB'}`, { hint: 'give the controller certificate as a PEM file: kubeseal --fetch-cert > certs/NAME.pem' });
   }
 }
 

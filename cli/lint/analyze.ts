@@ -16,7 +16,7 @@ import {
 import type { FleetConfig } from '../fleet-config.js';
 import { KustomizeModel, applyChain, parseKustomization, type Identity, type Kustomization } from '../kustomize.js';
 import { ANNOTATION_SEALED_FOR, clustersFor } from '../routing.js';
-import { MAX_MANIFEST_BYTES, isKustomizationName, readRegularFile } from '../tree.js';
+import { MAX_MANIFEST_BYTES, isKustomizationName, mapLimit, readRegularFile } from '../tree.js';
 import { RULE_BY_ID, referencedItems, type Finding } from './rules.js';
 
 export interface LintOptions {
@@ -78,15 +78,13 @@ export async function lintRepository(opts: LintOptions): Promise<Finding[]> {
 
   // The kustomizations of the whole repository: placements depend on overlays outside the linted paths.
   const kFiles = opts.repositoryFiles.filter((f) => isKustomizationName(basename(f)));
-  const kustomizations: Kustomization[] = await Promise.all(
-    kFiles.map(async (f) => {
-      const text = await readRegularFile(f);
-      if (typeof text === 'string' && !['not-regular', 'too-large', 'unreadable'].includes(text)) return parseKustomization(f, text);
-      const k = await parseKustomization(f, '');
-      k.problems.push({ line: 1, message: text === 'too-large' ? `larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB: not read` : 'cannot be read' });
-      return k;
-    }),
-  );
+  const kustomizations: Kustomization[] = await mapLimit(kFiles, 32, async (f) => {
+    const read = await readRegularFile(f);
+    if ('text' in read) return parseKustomization(f, read.text);
+    const k = await parseKustomization(f, '');
+    k.problems.push({ line: 1, message: read.problem === 'too-large' ? `larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB: not read` : 'cannot be read' });
+    return k;
+  });
   const model = new KustomizeModel(kustomizations);
   const linted = new Set(opts.files);
   for (const k of kustomizations) {
@@ -110,14 +108,15 @@ export async function lintRepository(opts: LintOptions): Promise<Finding[]> {
   };
   for (let n = 0; n < READ_AHEAD; n++) startRead(n);
   for (const [n, file] of manifests.entries()) {
-    const text = await reads[n]!;
+    const read = await reads[n]!;
     reads[n] = undefined as never;
     startRead(n + READ_AHEAD);
-    if (text === 'too-large') {
-      add('invalid-yaml', file, undefined, `larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB: not read (no Kubernetes manifest is that large)`);
+    if (!('text' in read)) {
+      if (read.problem === 'too-large') add('invalid-yaml', file, undefined, `larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB: not read (no Kubernetes manifest is that large)`);
+      else if (read.problem === 'unreadable') add('invalid-yaml', file, undefined, 'cannot be read (permission denied?)');
       continue;
     }
-    if (text === 'not-regular' || text === 'unreadable') continue;
+    const text = read.text;
     // Most manifests are not Secrets: a text search rules them out before any parsing.
     if (!KINDS_RE.test(text)) continue;
     let objects: ObjectAt[];
@@ -273,13 +272,13 @@ async function lintCertificates(config: FleetConfig, opts: LintOptions, out: Map
     if (/^https:\/\//i.test(c.certSource)) continue; // offline: a URL is not fetched
     const where = { line: c.line, column: 1 };
     let cert: ParsedCertificate;
-    const text = await readRegularFile(c.certSource, 1024 * 1024);
-    if (text === 'not-regular' || text === 'too-large' || text === 'unreadable') {
-      add('cert-unreadable', config.file, where, `cluster ${c.name}: cert ${c.cert} ${text === 'not-regular' ? 'is not a regular file' : text === 'too-large' ? 'is over 1 MiB' : 'cannot be read'}`);
+    const read = await readRegularFile(c.certSource, 1024 * 1024);
+    if (!('text' in read)) {
+      add('cert-unreadable', config.file, where, `cluster ${c.name}: cert ${c.cert} ${read.problem === 'not-regular' ? 'is not a regular file' : read.problem === 'too-large' ? 'is over 1 MiB' : 'cannot be read'}`);
       continue;
     }
     try {
-      cert = parseCertificatePem(text, c.cert);
+      cert = parseCertificatePem(read.text, c.cert);
     } catch (e) {
       add('cert-unreadable', config.file, where, `cluster ${c.name}: cert ${c.cert} ${isSealedSecretsError(e) ? `cannot be used: ${e.message}` : 'cannot be read'}`);
       continue;
