@@ -2,7 +2,7 @@
 import { SealedSecretsError, parseCertificatePem, type SealedSecret } from '../src/index.js';
 import { EXIT_FAILURE, EXIT_OK } from './app.js';
 import { readCertificateText } from './certificate-source.js';
-import { fetchCertificateFromCluster, reencryptOnCluster, reencryptOnCluster as reencryptVia, validateOnCluster } from './cluster.js';
+import { fetchCertificateFromCluster, reencryptOnCluster, validateOnCluster } from './cluster.js';
 import { formatDocuments } from './documents.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -57,6 +57,9 @@ async function isDirectory(io: CliIo, path: string): Promise<boolean> {
   }
 }
 
+/** Per file: the arguments that reach its cluster's controller, or why there are none (cli/routing.ts). */
+export type ReencryptRouter = { argsFor(file: string): KubesealArgs | SealedSecretsError; clusterOf(file: string): string; summary(): string[] };
+
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.terraform', 'vendor']);
 
 async function* walk(dir: string): AsyncGenerator<string> {
@@ -76,9 +79,6 @@ async function* walk(dir: string): AsyncGenerator<string> {
  * YAML files are edited in place (comments, order and layout kept); other files and other
  * documents are not touched. Failures are reported per file; the others still go through.
  */
-/** Per file: the arguments that reach its cluster's controller, or why there are none. */
-export type ReencryptRouter = { argsFor(file: string): KubesealArgs | SealedSecretsError; clusterOf(file: string): string; summary(): string[] };
-
 async function reencryptTree(args: KubesealArgs, io: CliIo, root: string, router?: ReencryptRouter): Promise<number> {
   const { parseAllDocuments } = await import('yaml');
   let files = 0;
@@ -99,12 +99,12 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string, router
       failed.push(`${rel}: ${routed.message}`);
       continue;
     }
-    const reencryptOnCluster = (a: KubesealArgs, objs: SealedSecret[]) => reencryptVia(routed ?? a, objs);
+    const target = routed ?? args;
     try {
       if (/^\s*[{[]/.test(text)) {
         const obj = JSON.parse(text) as SealedSecret;
         if (obj?.kind !== 'SealedSecret') continue;
-        const [next] = await reencryptOnCluster(args, [obj]);
+        const [next] = await reencryptOnCluster(target, [obj]);
         const indent = /\n( +)"/.exec(text)?.[1]?.length ?? 2;
         await writeFileAtomic(io, file, JSON.stringify({ ...obj, metadata: { ...obj.metadata, annotations: next!.metadata.annotations }, spec: { ...obj.spec, encryptedData: next!.spec.encryptedData } }, null, indent) + (text.endsWith('\n') ? '\n' : ''));
         files++;
@@ -118,7 +118,7 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string, router
       for (const doc of list) {
         const obj = doc.toJS() as SealedSecret | null;
         if (!obj || obj.kind !== 'SealedSecret') continue;
-        const [next] = await reencryptOnCluster(args, [obj]);
+        const [next] = await reencryptOnCluster(target, [obj]);
         for (const [k, v] of Object.entries(next!.spec.encryptedData)) doc.setIn(['spec', 'encryptedData', k], v);
         for (const [k, v] of Object.entries(next!.metadata.annotations ?? {})) {
           if (obj.metadata.annotations?.[k] !== v) doc.setIn(['metadata', 'annotations', k], v);
