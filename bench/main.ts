@@ -8,7 +8,8 @@
  *    with node-forge doing the decryption (the slow baseline);
  *  - bulk sync against the real local API server (`--no-api-server` skips it);
  *  - tinybench micro-benchmarks and the kubeseal start-up ratio.
- * Flags: --quick, --json FILE, --secrets N, --items N, --key-sizes 2048,4096,
+ *  - kubeseal lint on a 10,000-file repository against a plain walk-and-parse (bench/lint.ts).
+ * Flags: --lint-only, --no-lint, --quick, --json FILE, --secrets N, --items N, --key-sizes 2048,4096,
  * --workers 1,2, --retained 1,12, --repeat N, --api-qps N, --no-api-server, --no-micro.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { generateRsaKeyPair, type KeySize } from '../src/index.js';
 import { runInProcess, type BenchKey, type SyncResult } from './bulk-sync.js';
 import { cryptoBench, poolBench, startupBench } from './micro.js';
 import { templateBench, type TemplateCost } from './template.js';
+import { lintBench, type LintCost } from './lint.js';
 
 const argv = process.argv.slice(2);
 const has = (f: string) => argv.includes(f);
@@ -36,7 +38,15 @@ function opensslRate(bits: number, cores: number, seconds: number): number {
   return Number(cols[5]); // rsa <bits> bits <sign s> <verify s> <sign/s> <verify/s>
 }
 
+function printLint(l: LintCost): void {
+  console.log(`lint: ${l.files} files, ${l.sealedSecrets} SealedSecrets in ${l.overlays} overlays: kubeseal lint ${l.lintSeconds.toFixed(2)} s, walk-and-parse ${l.walkAndParseSeconds.toFixed(2)} s: ratio ${l.ratio.toFixed(2)} (${l.findings} finding(s))`);
+}
+
 async function main(): Promise<void> {
+  if (has('--lint-only')) {
+    printLint(await lintBench(log));
+    return;
+  }
   const quick = has('--quick');
   const cores = availableParallelism();
   const secrets = Number(flag('--secrets', quick ? '500' : '3000'));
@@ -104,6 +114,8 @@ async function main(): Promise<void> {
     log('template budget worst cases (tinybench)');
     templates = await templateBench(quick ? 300 : 1000);
   }
+  let lint: LintCost | undefined;
+  if (!has('--no-lint')) lint = await lintBench(log, quick ? 1 : 3);
 
   // The table.
   const col = (s: unknown, w: number) => String(s).padStart(w);
@@ -134,13 +146,14 @@ async function main(): Promise<void> {
     );
   }
   for (const m of (micro as { name: string; meanMs: number; opsPerSecond: number }[] | undefined) ?? []) console.log(`micro: ${m.name.padEnd(52)} ${m.meanMs.toFixed(3).padStart(9)} ms  ${m.opsPerSecond.toFixed(0).padStart(7)}/s`);
+  if (lint) printLint(lint);
   for (const t of templates) console.log(`template: ${t.name.padEnd(28)} expensive plaintext ${t.aMs.toFixed(3).padStart(7)} ms, cheap ${t.bMs.toFixed(3).padStart(7)} ms: difference ${t.differenceOverRsa4096.toFixed(2)} RSA-4096 unseals`);
   if (startup) console.log(`kubeseal start-up: ${startup.kubesealSealMs.toFixed(0)} ms vs node -e 0 ${startup.nodeBareMs.toFixed(0)} ms: ratio ${startup.ratio.toFixed(2)} (target <= 2)`);
 
   const json = flag('--json', '');
   if (json) {
     const scenarios = [...results, ...apiServer];
-    writeFileSync(json, JSON.stringify({ machine: { cores, node: process.version }, scenarios, micro, startup, templates }, null, 2) + '\n');
+    writeFileSync(json, JSON.stringify({ machine: { cores, node: process.version }, scenarios, micro, startup, templates, lint }, null, 2) + '\n');
     log(`wrote ${json}`);
   }
   apiServer = [];

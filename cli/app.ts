@@ -99,6 +99,8 @@ function checkCombinations(a: KubesealArgs): void {
 }
 
 export async function runKubeseal(argv: readonly string[], io: CliIo): Promise<number> {
+  // `kubeseal lint` has flags of its own (cli/lint/command.ts).
+  if (argv[0] === 'lint') return (await import('./lint/command.js')).runLint(argv.slice(1), io);
   const parsed = await parseArgs(argv, io);
   if (typeof parsed === 'number') return parsed;
   const args = parsed;
@@ -131,6 +133,16 @@ export async function runKubeseal(argv: readonly string[], io: CliIo): Promise<n
       const { printCertificate } = await import('./cluster-modes.js');
       await printCertificate(args, io);
       return EXIT_OK;
+    }
+    // Sealing by path (.sealed-secrets.yaml, no --cert): cli/routing.ts.
+    const routing = await import('./routing.js');
+    const configFile = routing.routingConfigFile(args, io);
+    if (configFile) {
+      await routing.sealRouted(args, io, configFile);
+      return EXIT_OK;
+    }
+    if (routing.outputPaths(args).length > 1) {
+      throw new UsageError('-w may be given several times only when sealing by path', 'put a .sealed-secrets.yaml in the repository and drop --cert (README, "Many clusters")');
     }
     const seal = await import('./seal.js');
     if (args['merge-into']) await seal.mergeInto(args, io);

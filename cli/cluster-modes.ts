@@ -39,7 +39,11 @@ export async function validate(args: KubesealArgs, io: CliIo): Promise<number> {
 }
 
 export async function reencrypt(args: KubesealArgs, io: CliIo): Promise<number> {
-  if (args['secret-file'] && (await isDirectory(io, args['secret-file']))) return reencryptTree(args, io, args['secret-file']);
+  if (args['secret-file'] && (await isDirectory(io, args['secret-file']))) {
+    // With a .sealed-secrets.yaml, each file goes to the controller of its own cluster (cli/routing.ts).
+    const { reencryptRouter } = await import('./routing.js');
+    return reencryptTree(args, io, args['secret-file'], await reencryptRouter(args, io));
+  }
   const input = await readInput(args, io);
   const out = await reencryptOnCluster(args, io, sealedSecrets(input.objects, input.source));
   const text = await formatDocuments(out, outputFormat(args, input.format));
@@ -56,6 +60,9 @@ async function isDirectory(io: CliIo, path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** Per file: the arguments that reach its cluster's controller, or why there are none (cli/routing.ts). */
+export type ReencryptRouter = { argsFor(file: string): KubesealArgs | SealedSecretsError; clusterOf(file: string): string; summary(): string[] };
 
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.terraform', 'vendor']);
 
@@ -76,7 +83,7 @@ async function* walk(dir: string): AsyncGenerator<string> {
  * YAML files are edited in place (comments, order and layout kept); other files and other
  * documents are not touched. Failures are reported per file; the others still go through.
  */
-async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promise<number> {
+async function reencryptTree(args: KubesealArgs, io: CliIo, root: string, router?: ReencryptRouter): Promise<number> {
   const { parseAllDocuments } = await import('yaml');
   let files = 0;
   let objects = 0;
@@ -91,11 +98,17 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promi
       continue;
     }
     if (!text.includes('SealedSecret')) continue;
+    const routed = router?.argsFor(file);
+    if (routed instanceof SealedSecretsError) {
+      failed.push(`${rel}: ${routed.message}`);
+      continue;
+    }
+    const target = routed ?? args;
     try {
       if (/^\s*[{[]/.test(text)) {
         const obj = JSON.parse(text) as SealedSecret;
         if (obj?.kind !== 'SealedSecret') continue;
-        const [next] = await reencryptOnCluster(args, io, [obj]);
+        const [next] = await reencryptOnCluster(target, io, [obj]);
         const indent = /\n( +)"/.exec(text)?.[1]?.length ?? 2;
         await writeFileAtomic(io, file, JSON.stringify({ ...obj, metadata: { ...obj.metadata, annotations: next!.metadata.annotations }, spec: { ...obj.spec, encryptedData: next!.spec.encryptedData } }, null, indent) + (text.endsWith('\n') ? '\n' : ''));
         files++;
@@ -109,7 +122,7 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promi
       for (const doc of list) {
         const obj = doc.toJS() as SealedSecret | null;
         if (!obj || obj.kind !== 'SealedSecret') continue;
-        const [next] = await reencryptOnCluster(args, io, [obj]);
+        const [next] = await reencryptOnCluster(target, io, [obj]);
         for (const [k, v] of Object.entries(next!.spec.encryptedData)) doc.setIn(['spec', 'encryptedData', k], v);
         for (const [k, v] of Object.entries(next!.metadata.annotations ?? {})) {
           if (obj.metadata.annotations?.[k] !== v) doc.setIn(['metadata', 'annotations', k], v);
@@ -122,10 +135,11 @@ async function reencryptTree(args: KubesealArgs, io: CliIo, root: string): Promi
         objects += changed;
       }
     } catch (e) {
-      failed.push(`${rel}: ${e instanceof SealedSecretsError ? e.message : 'cannot be parsed'}`);
+      failed.push(`${rel}: ${routed ? `${router!.clusterOf(file)}: ` : ''}${e instanceof SealedSecretsError ? e.message : 'cannot be parsed'}`);
     }
   }
   io.writeStderr(`re-encrypted ${objects} SealedSecret(s) in ${files} file(s) under ${root}${failed.length ? `; ${failed.length} failed` : ''}\n`);
   for (const f of failed) io.writeStderr(`error: ${f}\n`);
+  for (const line of router?.summary() ?? []) io.writeStderr(`${line}\n`);
   return failed.length ? EXIT_FAILURE : EXIT_OK;
 }

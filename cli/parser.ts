@@ -23,6 +23,9 @@ export const EXAMPLES: [string, string][] = [
   ['kubeseal --fetch-cert --server https://api.example.com:6443 --token "$TOKEN" -w cert.pem', 'The same with kubectl\'s connection flags, no kubeconfig needed, into a file'],
   ['kubeseal --validate < sealed.yaml', 'Ask the controller whether every SealedSecret in the file can be unsealed'],
   ['kubeseal --re-encrypt -f sealed.yaml', 'Re-encrypt a SealedSecret file to the newest key, in place'],
+  // Many clusters (cli/routing.ts, cli/lint/): README, "Many clusters".
+  ['kubeseal -f secret.yaml -w overlays/prod/db.sealed.yaml', 'With .sealed-secrets.yaml: seal for the cluster and namespace that path deploys to (-w repeatable)'],
+  ['kubeseal lint --format sarif > lint.sarif', 'Check the repository offline (kubeseal lint --help)'],
 ];
 
 export interface KubesealArgs {

@@ -163,6 +163,37 @@ describe('kubeseal through the service proxy', () => {
     expect(v.code).toBe(0);
   }, 90_000);
 
+  it('--re-encrypt -f DIR with .sealed-secrets.yaml sends each file to its own cluster, and reports the unreachable one', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const kc = readFileSync(cluster.kubeconfig, 'utf8');
+    const context = (parseYaml(kc) as { 'current-context': string })['current-context'];
+    const repo = join(dir, 'fleet');
+    mkdirSync(join(repo, 'overlays/here'), { recursive: true });
+    mkdirSync(join(repo, 'overlays/gone'), { recursive: true });
+    // "gone": a kubeconfig whose API server refuses connections.
+    writeFileSync(join(repo, 'gone.kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters:\n- name: g\n  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: gone\n  context: {cluster: g, user: u}\ncurrent-context: gone\n');
+    writeFileSync(join(repo, 'here.pem'), (await kubeseal(['--fetch-cert'], { env: env(), cwd: dir })).stdout);
+    writeFileSync(join(repo, '.sealed-secrets.yaml'), `clusters:\n  here: {cert: here.pem, context: ${context}, kubeconfig: ${cluster.kubeconfig}}\n  gone: {cert: here.pem, context: gone, kubeconfig: gone.kubeconfig}\npaths:\n  - match: overlays/here/**\n    clusters: [here]\n  - match: overlays/gone/**\n    clusters: [gone]\n`);
+    const sealedFor = async (name: string) => (await kubeseal(['-o', 'yaml'], { input: secretYaml(name, `v-${name}`), env: env(), cwd: dir })).stdout;
+    writeFileSync(join(repo, 'overlays/here/a.yaml'), await sealedFor('fleet-a'));
+    const goneBefore = await sealedFor('fleet-b');
+    writeFileSync(join(repo, 'overlays/gone/b.yaml'), goneBefore);
+    const keysBefore = await ctrl.metric('sealed_secrets_controller_keys');
+    ctrl.proc.kill('SIGUSR1');
+    await waitFor(async () => (await ctrl.metric('sealed_secrets_controller_keys')) === keysBefore + 1, 30_000, 'another rotated key');
+    const { createPublicKey } = await import('node:crypto');
+    const { publicKeyFingerprint } = await import('../../src/index.js');
+    const newFp = publicKeyFingerprint(createPublicKey((await kubeseal(['--fetch-cert'], { env: env(), cwd: dir })).stdout));
+    // No KUBECONFIG: the config's contexts decide where each file goes.
+    const r = await kubeseal(['--re-encrypt', '-f', 'overlays'], { cwd: repo });
+    expect(r.code).toBe(1);
+    expect(r.stderr, r.stderr).toContain('re-encrypted 1 SealedSecret(s) in 1 file(s) under overlays; 1 failed');
+    expect(r.stderr).toContain('error: overlays/gone/b.yaml: cluster gone: cannot reach the API server https://127.0.0.1:1');
+    expect(readFileSync(join(repo, 'overlays/gone/b.yaml'), 'utf8')).toBe(goneBefore);
+    const a = parseYaml(readFileSync(join(repo, 'overlays/here/a.yaml'), 'utf8')) as SealedSecret;
+    expect(a.metadata.annotations!['sealed-secrets-ts.io/key-fingerprints']).toBe(newFp);
+  }, 90_000);
+
   it('says which Service is missing when --controller-name is wrong', async () => {
     const r = await kubeseal(['--fetch-cert', '--controller-name', 'nope'], { env: env(), cwd: dir });
     expect(r.code).toBe(1);
