@@ -26,7 +26,7 @@ import { loadSealingCertificate } from './certificate-source.js';
 import { formatDocuments, type Format } from './documents.js';
 import { configRelative, findConfigFile, loadFleetConfig, matchPath, type ClusterConfig, type FleetConfig } from './fleet-config.js';
 import type { CliIo } from './io.js';
-import { kubeconfigNamespace } from './kubeconfig.js';
+import { defaultNamespace } from './kubeconfig.js';
 import { KustomizeModel, applyChain, type Placement } from './kustomize.js';
 import type { KubesealArgs } from './parser.js';
 import { readInput } from './seal.js';
@@ -195,7 +195,7 @@ export async function sealRouted(args: KubesealArgs, io: CliIo, configFile: stri
   const input = await readInput(args, io);
   const flagScope = args.scope ? parseScope(args.scope) : undefined;
   let nsCache: Promise<string> | undefined;
-  const defaultNs = () => (nsCache ??= kubeconfigNamespace(io, args.kubeconfig, args.context).then((ns) => ns ?? 'default'));
+  const defaultNs = () => (nsCache ??= defaultNamespace(io, args));
   const writes: { path: string; shown: string; text: string }[] = [];
   for (const [i, route] of routes.entries()) {
     const cert = routeCerts[i]!;

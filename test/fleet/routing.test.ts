@@ -77,14 +77,14 @@ describe('kubeseal -w PATH with .sealed-secrets.yaml and no --cert', () => {
   it('refuses an input Secret that names another namespace, saying why it would never unseal, and writes nothing', async () => {
     const dir = repo({ 'secret.yaml': secretYaml('db', { password: 'hunter2' }, '  namespace: staging\n') });
     const r = await kubeseal(['-f', 'secret.yaml', '-w', 'overlays/prod/db.sealed.yaml'], { cwd: dir });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('names namespace "staging"');
     expect(r.stderr).toContain('overlays/prod/kustomization.yaml deploys overlays/prod/db.sealed.yaml into namespace "prod"');
     expect(r.stderr).toContain('it would never unseal there');
     expect(existsSync(join(dir, 'overlays/prod/db.sealed.yaml'))).toBe(false);
     // -n that contradicts the overlay is refused the same way; cluster-wide needs no namespace.
     const n = await kubeseal(['-f', 'secret.yaml', '-n', 'staging', '-w', 'overlays/dev/db.sealed.yaml'], { cwd: dir });
-    expect(n.code).toBe(2);
+    expect(n.code).toBe(1);
     const cw = await kubeseal(['-f', 'secret.yaml', '--scope', 'cluster-wide', '-w', 'overlays/prod/db.sealed.yaml'], { cwd: dir });
     expect(cw.code).toBe(0);
     const deployed = sealedIn(kustomizeBuild(join(dir, 'overlays/prod')));
@@ -105,7 +105,7 @@ describe('kubeseal -w PATH with .sealed-secrets.yaml and no --cert', () => {
     expect(readdirSync(join(dir, 'overlays/prod')).filter((f) => f.startsWith('.'))).toEqual([]);
     // A route error (a path no rule matches) also stops everything before any write.
     const u = await kubeseal(['-f', 'secret.yaml', '-w', 'overlays/dev/db.sealed.yaml', '-w', 'elsewhere/db.yaml'], { cwd: dir });
-    expect(u.code).toBe(2);
+    expect(u.code).toBe(1);
     expect(u.stderr).toContain('no paths: entry of .sealed-secrets.yaml matches elsewhere/db.yaml');
     expect(existsSync(join(dir, 'overlays/dev/db.sealed.yaml'))).toBe(false);
   });
@@ -134,7 +134,7 @@ describe('kubeseal -w PATH with .sealed-secrets.yaml and no --cert', () => {
     writeFileSync(join(dir, 'overlays/dev/kustomization.yaml'), 'namespace: dev\nresources:\n- ../../base\n');
     writeFileSync(join(dir, 'overlays/prod/kustomization.yaml'), 'namespace: prod\nresources: []\n');
     const r = await kubeseal(['-f', 'secret.yaml', '-w', 'base/db.sealed.yaml'], { cwd: dir });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain('is deployed as dev/db and dev/qa-db');
     // namespace-wide binds only the namespace, which both give.
     const nw = await kubeseal(['-f', 'secret.yaml', '--scope', 'namespace-wide', '-w', 'base/db.sealed.yaml'], { cwd: dir });
@@ -153,7 +153,7 @@ describe('kubeseal -w PATH with .sealed-secrets.yaml and no --cert', () => {
     for (const [cfg, msg] of cases) {
       const dir = repo({ '.sealed-secrets.yaml': cfg });
       const r = await kubeseal(['-f', 'secret.yaml', '-w', 'overlays/dev/db.sealed.yaml'], { cwd: dir });
-      expect(r.code, cfg).toBe(2);
+      expect(r.code, cfg).toBe(1);
       expect(r.stderr).toContain(msg);
       const l = await kubeseal(['lint'], { cwd: dir });
       expect(l.code).toBe(2);
@@ -168,7 +168,7 @@ describe('kubeseal -w PATH with .sealed-secrets.yaml and no --cert', () => {
     expect(readYamlFile(join(dir, 'overlays/prod/db.sealed.yaml')).metadata.namespace).toBe('default');
     const solo = tree({ 'cert.pem': dev.certPem, 'secret.yaml': secretYaml('db', { a: 'b' }) });
     const m = await kubeseal(['--cert', 'cert.pem', '-f', 'secret.yaml', '-w', 'a.yaml', '-w', 'b.yaml'], { cwd: solo });
-    expect(m.code).toBe(2);
+    expect(m.code).toBe(1);
     expect(m.stderr).toContain('-w may be given several times only when sealing by path');
   });
 
