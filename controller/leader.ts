@@ -35,6 +35,10 @@ export class LeaderElector {
   #onStop: () => void = () => undefined;
   #onForbidden: (e: ApiError) => void = () => undefined;
   #forbidden = false;
+  /** Whether the Lease was ever read or written: then a 403 is a failure like any other. */
+  #reached = false;
+  /** When the current run of 403s (before the Lease was ever reached) began. */
+  #forbiddenSince: number | undefined;
 
   constructor(
     private readonly client: KubeApi,
@@ -53,8 +57,11 @@ export class LeaderElector {
 
   /**
    * Campaigns until stop(). If the API server forbids the Lease (403 on get, create or update:
-   * RBAC without lease rights, as upstream's chart and manifests), campaigning stops for good
-   * and `onForbidden` is called once; the caller decides whether to run unelected.
+   * RBAC without lease rights, as upstream's chart and manifests) from the first attempt and
+   * for a whole lease duration, campaigning stops for good and `onForbidden` is called once;
+   * the caller decides whether to run unelected. A 403 once the Lease has been reached (or one
+   * that does not last) is a failure like any other: a leader that cannot renew steps down at
+   * the renew deadline, so a transient refusal never leaves two writers.
    */
   run(onStartedLeading: () => void, onStoppedLeading: () => void, onForbidden: (e: ApiError) => void = () => undefined): void {
     this.#onStart = onStartedLeading;
@@ -71,6 +78,8 @@ export class LeaderElector {
     if (this.#stopped) return;
     try {
       const ok = await this.#tryAcquireOrRenew();
+      this.#reached = true;
+      this.#forbiddenSince = undefined;
       if (ok) {
         this.#lastRenew = this.#now();
         if (!this.#leading) {
@@ -80,13 +89,17 @@ export class LeaderElector {
         }
       }
     } catch (e) {
-      if (e instanceof ApiError && e.status === 403) {
-        this.#forbidden = true;
-        this.#stopped = true;
-        this.#onForbidden(e);
-        return;
-      }
-      this.log.warn('lease update failed', { lease: `${this.o.namespace}/${this.o.name}`, error: (e as Error).message });
+      if (e instanceof ApiError && e.status === 403 && !this.#reached && !this.#leading) {
+        this.#forbiddenSince ??= this.#now();
+        if (this.#now() - this.#forbiddenSince >= this.o.leaseDurationMs) {
+          this.#forbidden = true;
+          this.#stopped = true;
+          this.#onForbidden(e);
+          return;
+        }
+        // Said once it lasts (onForbidden logs it); a refusal that clears was only a hiccup.
+        this.log.debug('lease refused; running unelected if it lasts a lease duration', { lease: `${this.o.namespace}/${this.o.name}`, error: (e as Error).message });
+      } else this.log.warn('lease update failed', { lease: `${this.o.namespace}/${this.o.name}`, error: (e as Error).message });
     }
     if (this.#leading && this.#now() - this.#lastRenew > this.o.renewDeadlineMs) {
       this.#leading = false;
