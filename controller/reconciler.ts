@@ -519,7 +519,9 @@ export class Reconciler {
     const ann = { ...(out.metadata.annotations ?? {}) };
     for (const k of OURS) delete ann[k];
     ann[ANNOTATION_SOURCE_HASH] = sourceHash(ss);
-    if (ss.metadata.uid && macKey.length > 0) {
+    // Never on a Secret only merged into (patch): it is its owner's, and an owner MAC left on it
+    // would make it the controller's (whole data replaced) once the patch annotation goes.
+    if (ss.metadata.uid && macKey.length > 0 && !(existing && isPatch(existing))) {
       this.#rememberMacKey(macKey);
       ann[ANNOTATION_OWNER] = ownerMac(macKey, ss);
     }
