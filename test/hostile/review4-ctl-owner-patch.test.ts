@@ -57,4 +57,30 @@ describe('a Secret the controller only patched', () => {
     expect(after.data['own'], 'the owner\'s key was deleted by a takeover').toBe(b64('helm-owned'));
     expect(Buffer.from(after.data['v'] ?? '', 'base64').toString()).toBe('v1');
   });
+
+  it('is not taken over through its content MAC either (an operator\'s Secret holding only the sealed keys)', async () => {
+    const api = new MemoryApi();
+    const { controller } = assembleController({ api, pool, log, metrics: createMetrics('t'), macKey: () => macKey, reconciler: { maxUnsealRetries: 0 }, controller: { concurrency: 1 } });
+    controller.startInformers();
+    await controller.startWorkers();
+    // An operator's empty Secret, owned by its custom resource, opened to merging.
+    const operatorRef = { apiVersion: 'example.com/v1', kind: 'Database', name: 'db', uid: 'uid-of-db', controller: true };
+    api.put('secrets', { metadata: { name: 'app', namespace: 'ns', annotations: { [ANNOTATION_PATCH]: 'true' }, ownerReferences: [operatorRef] }, data: {} } as never);
+    api.put('sealedsecrets', sealed('v1') as never);
+    await controller.idle();
+    const merged = api.get('secrets', 'ns/app') as unknown as { metadata: { annotations: Record<string, string>; ownerReferences: unknown[] }; data: Record<string, string> };
+    expect(merged.metadata.ownerReferences).toEqual([operatorRef]);
+    const ann = { ...merged.metadata.annotations };
+    delete ann[ANNOTATION_PATCH];
+    api.put('secrets', { ...merged, metadata: { ...merged.metadata, annotations: ann } } as never);
+    await controller.idle();
+    api.put('sealedsecrets', sealed('v2') as never);
+    await controller.idle();
+    const after = api.get('secrets', 'ns/app') as unknown as { metadata: { ownerReferences: unknown[] }; data: Record<string, string> };
+    const ss = api.get('sealedsecrets', 'ns/app') as unknown as SealedSecret;
+    controller.stop();
+    // Taken over, it would carry the SealedSecret's ownerReference instead of the operator's (and go with the SealedSecret).
+    expect(after.metadata.ownerReferences).toEqual([operatorRef]);
+    expect(ss.status?.conditions?.[0]?.message ?? '').toMatch(/not managed/);
+  });
 });
