@@ -98,4 +98,27 @@ describe('a transient 403 on the Lease', () => {
     expect(ua.v).toBe(true);
     expect(a.forbidden).toBe(true);
   });
+
+  it('two replicas unelected for want of Lease rights: once the rights are granted (as the log says to), one writer', async () => {
+    const { api, deny } = leaseApi();
+    // As main.ts: writing after onStart or onForbidden (when not leading), not after onStop.
+    const replica = (id: string) => {
+      const w = { v: false };
+      const e = new LeaderElector(api(id), log, opts(id, Date.now));
+      e.run(() => { w.v = true; }, () => { w.v = false; }, () => { if (!e.leading) w.v = true; });
+      return { e, w };
+    };
+    deny.set('a', 1_000_000);
+    deny.set('b', 1_000_000);
+    const a = replica('a');
+    const b = replica('b');
+    await sleep(500);
+    expect([a.w.v, b.w.v]).toEqual([true, true]); // upstream's RBAC: both unelected (two replicas, as deploy/base)
+    deny.clear(); // the Role now grants leases
+    await sleep(2500);
+    const writers = [a.w.v, b.w.v].filter(Boolean).length;
+    await a.e.stop();
+    await b.e.stop();
+    expect(writers).toBe(1);
+  });
 });
