@@ -222,7 +222,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  * labels that cannot be a SealedSecret (image/png, ...) but takes what `curl -d` and
  * `curl --data-binary` send (application/x-www-form-urlencoded: the body is read as it is, not
  * form-decoded), and no label at all. Every label here is one a browser may send cross-site
- * without a preflight or is already one (text/plain), so it opens nothing new.
+ * without a preflight or is already one (text/plain), so it opens nothing new; a request a
+ * browser marks cross-site or same-site (Sec-Fetch-Site) is refused whatever its label.
  */
 const ACCEPTED_TYPES = /^(application\/(json|yaml|x-yaml|octet-stream|x-www-form-urlencoded)|text\/(plain|yaml|x-yaml))$/;
 
@@ -329,6 +330,10 @@ export function createMainServer(d: HttpDeps): Server {
         case '/v1/verify':
         case '/v1/rotate': {
           only('POST');
+          // A page on another site (through `kubectl proxy`, which has no CSRF protection) may POST
+          // text/plain or form-urlencoded without a preflight: a browser marks it, kubeseal and curl never do.
+          const site = String(req.headers['sec-fetch-site'] ?? '').toLowerCase();
+          if (site === 'cross-site' || site === 'same-site') throw new HttpError(403, `${url.pathname} is not for web pages on other sites`);
           const bucket = `${url.pathname} ${bucketKey(clientAddress(req, trusted))}`;
           if (!limiter.allow(bucket)) {
             res.setHeader('retry-after', '1');

@@ -35,6 +35,10 @@ export class LeaderElector {
   #onStop: () => void = () => undefined;
   #onForbidden: (e: ApiError) => void = () => undefined;
   #forbidden = false;
+  /** Whether the Lease was ever read or written: then a 403 is a failure like any other. */
+  #reached = false;
+  /** When the current run of 403s (before the Lease was ever reached) began. */
+  #forbiddenSince: number | undefined;
 
   constructor(
     private readonly client: KubeApi,
@@ -46,15 +50,20 @@ export class LeaderElector {
     return this.#leading;
   }
 
-  /** The Lease was forbidden (HTTP 403): campaigning stopped and onForbidden was called. */
+  /** The Lease is forbidden (HTTP 403) and onForbidden was called: running unelected until it can be reached. */
   get forbidden(): boolean {
     return this.#forbidden;
   }
 
   /**
    * Campaigns until stop(). If the API server forbids the Lease (403 on get, create or update:
-   * RBAC without lease rights, as upstream's chart and manifests), campaigning stops for good
-   * and `onForbidden` is called once; the caller decides whether to run unelected.
+   * RBAC without lease rights, as upstream's chart and manifests) from the first attempt and
+   * for a whole lease duration, `onForbidden` is called; the caller decides whether to run
+   * unelected. The Lease is still looked at (once a lease duration): when it can be reached
+   * again (the rights were granted) the election resumes, `onStop` being called if another
+   * replica holds it, so replicas unelected side by side go back to one writer. A 403 once the Lease has been reached (or one
+   * that does not last) is a failure like any other: a leader that cannot renew steps down at
+   * the renew deadline, so a transient refusal never leaves two writers.
    */
   run(onStartedLeading: () => void, onStoppedLeading: () => void, onForbidden: (e: ApiError) => void = () => undefined): void {
     this.#onStart = onStartedLeading;
@@ -71,6 +80,15 @@ export class LeaderElector {
     if (this.#stopped) return;
     try {
       const ok = await this.#tryAcquireOrRenew();
+      this.#reached = true;
+      this.#forbiddenSince = undefined;
+      if (this.#forbidden) {
+        // Lease rights granted while running unelected: back to the election. Leading, it goes
+        // on as leader; another replica holding the Lease, this one stops writing now.
+        this.#forbidden = false;
+        this.log.warn('the Lease is reachable again: running elected', { lease: `${this.o.namespace}/${this.o.name}`, leading: ok });
+        if (!ok) this.#onStop();
+      }
       if (ok) {
         this.#lastRenew = this.#now();
         if (!this.#leading) {
@@ -80,20 +98,26 @@ export class LeaderElector {
         }
       }
     } catch (e) {
-      if (e instanceof ApiError && e.status === 403) {
-        this.#forbidden = true;
-        this.#stopped = true;
-        this.#onForbidden(e);
-        return;
-      }
-      this.log.warn('lease update failed', { lease: `${this.o.namespace}/${this.o.name}`, error: (e as Error).message });
+      if (e instanceof ApiError && e.status === 403 && !this.#reached && !this.#leading) {
+        this.#forbiddenSince ??= this.#now();
+        if (this.#forbidden) {
+          // Still forbidden: unelected goes on; the Lease is looked at again, less often.
+        } else if (this.#now() - this.#forbiddenSince >= this.o.leaseDurationMs) {
+          this.#forbidden = true;
+          this.#onForbidden(e);
+        } else {
+          // Said once it lasts (onForbidden logs it); a refusal that clears was only a hiccup.
+          this.log.debug('lease refused; running unelected if it lasts a lease duration', { lease: `${this.o.namespace}/${this.o.name}`, error: (e as Error).message });
+        }
+      } else this.log.warn('lease update failed', { lease: `${this.o.namespace}/${this.o.name}`, error: (e as Error).message });
     }
     if (this.#leading && this.#now() - this.#lastRenew > this.o.renewDeadlineMs) {
       this.#leading = false;
       this.log.warn('lost leadership: could not renew the lease in time', { lease: `${this.o.namespace}/${this.o.name}` });
       this.#onStop();
     }
-    if (!this.#stopped) this.#timer = setTimeout(() => void this.#tick(), this.o.retryPeriodMs * (this.#leading ? 1 : 1 + Math.random() * 0.2));
+    const period = this.#forbidden ? Math.max(this.o.retryPeriodMs, this.o.leaseDurationMs) : this.o.retryPeriodMs;
+    if (!this.#stopped) this.#timer = setTimeout(() => void this.#tick(), period * (this.#leading ? 1 : 1 + Math.random() * 0.2));
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {

@@ -213,7 +213,13 @@ async function main(): Promise<number | undefined> {
     log.info('caches synced', { sealedSecrets: controller.sealedSecrets.reduce((n, i) => n + i.cache.size, 0) });
   });
 
+  // Once per stretch of leading: running unelected and then winning the Lease (the rights were
+  // granted meanwhile) must not start a second key renewal.
+  let leadingStarted = false;
   const lead = async () => {
+    metrics.leaderElectionForbidden.set(elector?.forbidden ? 1 : 0);
+    if (leadingStarted) return;
+    leadingStarted = true;
     metrics.isLeader.set(1);
     await retry('ensuring a sealing key', log, () => keys.ensureKeys());
     keys.startRenewal();
@@ -236,6 +242,8 @@ async function main(): Promise<number | undefined> {
         // and campaign again (an API server outage longer than the renew deadline ends here too).
         log.warn('leadership lost; reconciling paused until this replica leads again');
         metrics.isLeader.set(0);
+        metrics.leaderElectionForbidden.set(0);
+        leadingStarted = false;
         keys.stopRenewal();
         controller.pauseWorkers();
       },

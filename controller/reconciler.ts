@@ -293,7 +293,19 @@ export class Reconciler {
   /** The condition_info labels last set for each SealedSecret, removed when it is gone. */
   readonly #conditionLabels = new Map<string, ConditionLabels>();
 
+  /** The MAC keys this process used, newest last (a few: each key change adds one). */
+  readonly #macKeysSeen: Buffer[] = [];
+
   constructor(private readonly d: ReconcilerDeps) {}
+
+  #rememberMacKey(k: Buffer): void {
+    const last = this.#macKeysSeen[this.#macKeysSeen.length - 1];
+    if (last && last.equals(k)) return;
+    const i = this.#macKeysSeen.findIndex((x) => x.equals(k));
+    if (i >= 0) this.#macKeysSeen.splice(i, 1);
+    this.#macKeysSeen.push(k);
+    if (this.#macKeysSeen.length > 8) this.#macKeysSeen.shift();
+  }
 
   /** The informer saw this SealedSecret deleted (its key is queued; the reconcile finds it gone). */
   sealedSecretDeleted(ss: SealedSecret): void {
@@ -316,7 +328,13 @@ export class Reconciler {
     if (!a || !ss.metadata.uid) return false;
     const macKey = this.d.macKey();
     if (macKey.length === 0) return false;
-    if (macEquals(a[ANNOTATION_OWNER], ownerMac(macKey, ss))) return true;
+    this.#rememberMacKey(macKey);
+    // The owner MAC also verifies under a MAC key this process used before (the oldest sealing
+    // key was retired or a key with an older certificate came in): the requeue that follows a
+    // key change rewrites it under the new key. Without that, every skip-set-owner-references
+    // Secret would be "not managed" after such a change, frozen at its old values. Forging one
+    // with an old key gives no more than the managed annotation already gives a Secret editor.
+    if (this.#macKeysSeen.some((k) => macEquals(a[ANNOTATION_OWNER], ownerMac(k, ss)))) return true;
     return a[ANNOTATION_SOURCE_HASH] === sourceHash(ss) && macEquals(a[ANNOTATION_CONTENT_MAC], contentMac(macKey, secret, ss, isPatch(secret)));
   }
 
@@ -501,7 +519,12 @@ export class Reconciler {
     const ann = { ...(out.metadata.annotations ?? {}) };
     for (const k of OURS) delete ann[k];
     ann[ANNOTATION_SOURCE_HASH] = sourceHash(ss);
-    if (ss.metadata.uid && macKey.length > 0) ann[ANNOTATION_OWNER] = ownerMac(macKey, ss);
+    // Never on a Secret only merged into (patch): it is its owner's, and an owner MAC left on it
+    // would make it the controller's (whole data replaced) once the patch annotation goes.
+    if (ss.metadata.uid && macKey.length > 0 && !(existing && isPatch(existing))) {
+      this.#rememberMacKey(macKey);
+      ann[ANNOTATION_OWNER] = ownerMac(macKey, ss);
+    }
     const fps = this.openedBy.get(objectRef(ss.metadata));
     if (fps?.length) ann[ANNOTATION_OPENED_BY] = fps.slice(0, 16).join(',');
     if (valueError) ann[ANNOTATION_UNSEAL_ERROR] = valueError.detail.length > MAX_UNSEAL_ERROR_CHARS ? `${valueError.detail.slice(0, MAX_UNSEAL_ERROR_CHARS - 3)}...` : valueError.detail;
