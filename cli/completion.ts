@@ -70,7 +70,9 @@ ${cases}
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "${words}" -- "$cur") )
   elif [[ $COMP_CWORD -eq 1 ]]; then
-    COMPREPLY=( $(compgen -W "completion" -- "$cur") )
+    COMPREPLY=( $(compgen -W "completion lint" -- "$cur") )
+  elif [[ "\${COMP_WORDS[1]}" == lint ]]; then
+    COMPREPLY=( $(compgen -W "--format --config --expiry-days" -- "$cur") )
   elif [[ "$prev" == completion ]]; then
     COMPREPLY=( $(compgen -W "bash zsh fish" -- "$cur") )
   fi
@@ -91,7 +93,7 @@ function zsh(): string {
 _kubeseal() {
   _arguments -s \\
 ${specs} \\
-    '1:command:(completion)' \\
+    '1:command:(completion lint)' \\
     '2:shell:(bash zsh fish)'
 }
 compdef _kubeseal kubeseal
@@ -110,6 +112,8 @@ function fish(): string {
   return `# fish completion for kubeseal; load with: kubeseal completion fish | source
 complete -c kubeseal -n '__fish_use_subcommand' -a completion -d 'print a shell completion script'
 complete -c kubeseal -n '__fish_seen_subcommand_from completion' -x -a 'bash zsh fish'
+complete -c kubeseal -n '__fish_use_subcommand' -a lint -d 'check a GitOps repository offline (kubeseal lint [PATH...])'
+complete -c kubeseal -n '__fish_seen_subcommand_from lint' -l format -x -a 'text json sarif' -d 'output format'
 ${lines.join('\n')}
 `;
 }

@@ -344,6 +344,13 @@ describe('kubeseal help, version and completion', () => {
     const out = execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(kubeseal --scope c); COMP_CWORD=2; _kubeseal; echo "\${COMPREPLY[@]}"`]).toString();
     expect(out.trim()).toBe('cluster-wide');
   });
+
+  it('bash completion offers the lint subcommand and its flags', async () => {
+    const script = (await kubeseal(['completion', 'bash'])).stdout;
+    const run = (words: string, cword: number) => execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(${words}); COMP_CWORD=${cword}; _kubeseal; echo "\${COMPREPLY[@]}"`]).toString().trim();
+    expect(run('kubeseal li', 1)).toBe('lint');
+    expect(run('kubeseal lint --fo', 2)).toBe('--format');
+  });
 });
 
 
