@@ -309,9 +309,9 @@ export function containerPid(pod: PodInfo, container = 'controller'): number {
 }
 
 /** Applies a kustomization with `kubectl apply -k`; resolves when `replicas` controller Pods are Ready. */
-export async function deployController(cluster: NodeCluster, overlay = 'deploy/overlays/dev', replicas = 1): Promise<{ seconds: number; pods: PodInfo[] }> {
+export async function deployController(cluster: NodeCluster, overlay = 'deploy/overlays/dev', replicas = 1): Promise<{ seconds: number; pods: PodInfo[]; output: string }> {
   const t0 = Date.now();
-  cluster.kubectl(['apply', '-k', join(ROOT, overlay)]);
+  const output = cluster.kubectl(['apply', '-k', join(ROOT, overlay)]);
   const pods = await readyControllerPods(cluster.admin, replicas, 180_000);
-  return { seconds: (Date.now() - t0) / 1000, pods };
+  return { seconds: (Date.now() - t0) / 1000, pods, output };
 }

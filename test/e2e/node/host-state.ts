@@ -42,7 +42,7 @@ export function hostState(): HostState {
   const mounts = readFileSync('/proc/mounts', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => /^\/run\/netns\/|kubelet|containerd|\/ss-node-cluster-/.test(m))
+    .filter((m) => /^\/run\/netns\/cni-|kubelet|containerd|\/ss-node-cluster-/.test(m))
     .sort();
   const netns = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('cni-')).sort() : [];
   const processes = readdirSync('/proc')

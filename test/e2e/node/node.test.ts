@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -29,7 +29,10 @@ import {
 } from '../../../scripts/local-cluster-harness.js';
 import { hostState, type HostState } from './host-state.js';
 
-const LOAD = Number(process.env['SEALED_SECRETS_NODE_LOAD'] ?? 10_000);
+// 10,000 in one run is 6-8 minutes on 2 shared cores (the API server's writes bound it): more
+// than `npm test` can spend. The suite uses 2,000; SEALED_SECRETS_NODE_LOAD=10000 runs the full
+// load (README: figures measured on the node).
+const LOAD = Number(process.env['SEALED_SECRETS_NODE_LOAD'] ?? 2_000);
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/sealed-secrets-controller';
 
 let before: HostState;
@@ -115,7 +118,9 @@ describe('the node', () => {
     const script = readFileSync(join(cluster!.stateDir, 'kubelet.sh'), 'utf8');
     expect(script.indexOf('guard-check')).toBeLessThan(script.indexOf('exec '));
     expect(script).toContain('export AWS_EC2_METADATA_DISABLED=true');
-    const fake = tempDir({ 'node/iptables.rules': 'iptables filter OUTPUT -d 203.0.113.77/32 -j REJECT\n' });
+    const fake = tempDir();
+    mkdirSync(join(fake, 'node'));
+    writeFileSync(join(fake, 'node/iptables.rules'), 'iptables filter OUTPUT -d 203.0.113.77/32 -j REJECT\n');
     const r = (() => {
       try {
         execFileSync('bash', [join(ROOT, 'scripts/local-cluster.sh'), 'guard-check', '--state-dir', fake], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
@@ -174,8 +179,9 @@ const tcp = (host, port) => new Promise((r) => { const s = net.connect({ host, p
 (async () => {
   const out = {};
   for (const [h, p] of [['192.0.2.1', 80], ['192.0.2.1', 443], ['169.254.169.254', 80], ['198.51.100.7', 443], ['8.8.8.8', 53]]) out[h + ':' + p] = await tcp(h, p);
-  out.api = await new Promise((r) => https.get({ host: '10.96.0.1', port: 443, path: '/version', rejectUnauthorized: false, timeout: 5000 }, (res) => r(res.statusCode)).on('error', (e) => r(e.code)));
+  out.api = await new Promise((r) => https.get({ host: '10.96.0.1', port: 443, path: '/version', rejectUnauthorized: false, agent: false, timeout: 5000 }, (res) => { res.resume(); r(res.statusCode); }).on('error', (e) => r(e.code)).on('timeout', () => r('timeout')));
   console.log(JSON.stringify(out));
+  process.exit(0);
 })();`;
     await cluster!.admin.request({
       method: 'POST',
@@ -228,6 +234,8 @@ describe('kubeseal through the API server service proxy to the Pod', () => {
       const pods = await controllerPods(cluster!.admin);
       return pods.length === 1 && podReady(pods[0]!) && readFileSync(`/proc/${containerPid(pods[0]!)}/cmdline`, 'utf8').includes('--key-activation-delay=0s') ? pods[0] : undefined;
     }, 120_000, 'the patched Pod Ready', 500);
+    // The new Pod leads once the old one has gone and released the Lease.
+    await waitFor(async () => ((await lease()).holderIdentity?.startsWith(`${pod!.metadata.name}_`) ? true : undefined), 60_000, 'the patched Pod to lead');
     // A new key, made by the leader (the Pod) on the manual-renewal signal sent to its PID 1.
     const keysBefore = (await cluster!.admin.request<{ items: unknown[] }>({ method: 'GET', path: `/api/v1/namespaces/kube-system/secrets?labelSelector=${encodeURIComponent('sealedsecrets.bitnami.com/sealed-secrets-key')}` })).items.length;
     process.kill(containerPid(pod!), 'SIGUSR1');
