@@ -107,7 +107,12 @@ export function parseDockerfile(text, buildArgs = {}) {
         break;
       case 'ENTRYPOINT':
       case 'CMD': {
-        const v = JSON.parse(i.args);
+        let v;
+        try {
+          v = JSON.parse(i.args);
+        } catch {
+          v = undefined;
+        }
         if (!Array.isArray(v)) throw new Error(`deploy/Dockerfile: ${i.op} must be the exec (JSON) form`);
         spec[i.op === 'CMD' ? 'cmd' : 'entrypoint'] = v;
         if (i.op === 'ENTRYPOINT') spec.cmd = [];

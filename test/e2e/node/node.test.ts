@@ -309,7 +309,15 @@ describe('two replicas', () => {
     expect(leader, `holder ${holder} is one of ${pods.map((p) => p.metadata.name).join(', ')}`).toBeDefined();
     const other = pods.find((p) => p !== leader)!;
     await cluster!.admin.request({ method: 'DELETE', path: `/api/v1/namespaces/kube-system/pods/${leader!.metadata.name}` });
-    await waitFor(async () => ((await lease()).holderIdentity?.startsWith(`${other.metadata.name}_`) ? true : undefined), 60_000, `${other.metadata.name} to take the Lease`);
+    // The standing replica, or the ReplicaSet's replacement when it starts first, leads next;
+    // never the deleted one (it released the Lease on its way out).
+    const next = await waitFor(async () => {
+      const h = (await lease()).holderIdentity;
+      return h && !h.startsWith(`${leader!.metadata.name}_`) ? h : undefined;
+    }, 60_000, `another Pod than ${leader!.metadata.name} to take the Lease`);
+    const now = await controllerPods(cluster!.admin);
+    expect(now.some((p) => next.startsWith(`${p.metadata.name}_`)), `${next} among ${now.map((p) => p.metadata.name).join(', ')}`).toBe(true);
+    expect(now.map((p) => p.metadata.name)).toContain(other.metadata.name);
     const key = await sealingKey();
     await cluster!.admin.request({ method: 'POST', path: paths.sealedSecrets('default'), body: sealSecret({ metadata: { name: 'after-failover', namespace: 'default' }, stringData: { v: 'v-failover' } }, key) });
     expect(await secretValue('default', 'after-failover', 'v')).toBe('v-failover');
