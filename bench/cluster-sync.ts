@@ -3,13 +3,30 @@
  * must be unsealed) and warm (controller restarted, nothing changed), the same
  * client creating N plain Secrets as the API server's own baseline, and the
  * controller's RSS. `node dist/cluster-sync.cjs [--secrets N] [--key-size B] [--json FILE]`
+ * With `--node`: the controller as the Pod of deploy/overlays/dev on the local node (scripts/
+ * local-cluster.sh up --node), cold sync against the same baseline, peak memory from the Pod's
+ * cgroup. `node dist/cluster-sync.cjs --node [--secrets N] [--qps Q] [--json FILE]`
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { paths } from '../controller/kube/client.js';
 import { publicKeyFingerprint, sealSecret, type SealedSecret } from '../src/index.js';
-import { startCluster, startController, waitFor, type Cluster, type ControllerProcess } from '../scripts/local-cluster-harness.js';
+import {
+  containerCgroup,
+  containerPid,
+  controllerPods,
+  deployController,
+  podReady,
+  readyControllerPods,
+  startCluster,
+  startController,
+  startNodeCluster,
+  waitFor,
+  type Cluster,
+  type ControllerProcess,
+} from '../scripts/local-cluster-harness.js';
 
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
@@ -63,8 +80,65 @@ async function metric(ctrl: ControllerProcess, name: string): Promise<number> {
   return Number.isNaN(v) ? 0 : v;
 }
 
+/** The cold sync with the controller in a Pod: the same baseline, the ratio, the Pod's cgroup peak. */
+async function runNode(n: number): Promise<void> {
+  const qps = flag('--qps', '400');
+  const cluster = await startNodeCluster();
+  try {
+    const { seconds: applyToReadySeconds } = await deployController(cluster);
+    const extra = [`--kubeclient-qps=${qps}`, `--kubeclient-burst=${Number(qps) * 2}`, '--log-level=info'];
+    cluster.kubectl(['-n', 'kube-system', 'patch', 'deployment', 'sealed-secrets-controller', '--type', 'json', '-p', JSON.stringify(extra.map((value) => ({ op: 'add', path: '/spec/template/spec/containers/0/args/-', value })))]);
+    await waitFor(async () => {
+      const pods = await controllerPods(cluster.admin);
+      return pods.length === 1 && podReady(pods[0]!) && readFileSync(`/proc/${containerPid(pods[0]!)}/cmdline`, 'utf8').includes(extra[0]!) ? true : undefined;
+    }, 120_000, 'the patched Pod', 500);
+    const keys = await cluster.admin.request<{ items: { metadata: { creationTimestamp: string }; data: Record<string, string> }[] }>({ method: 'GET', path: `/api/v1/namespaces/kube-system/secrets?labelSelector=${encodeURIComponent('sealedsecrets.bitnami.com/sealed-secrets-key')}` });
+    const newest = keys.items.sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp)).pop()!;
+    const pub = createPublicKey(Buffer.from(newest.data['tls.crt']!, 'base64').toString());
+    const key = { publicKey: pub, fingerprint: publicKeyFingerprint(pub) };
+    for (const name of ['bench', 'baseline']) await cluster.admin.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+    const baselineSeconds = await createAll(
+      cluster,
+      Array.from({ length: n }, (_, i) => ({ path: paths.secrets('baseline'), body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `p-${i}`, namespace: 'baseline' }, stringData: { password: `pw-${i}`, username: `user-${i}` } } })),
+    );
+    cluster.kubectl(['-n', 'kube-system', 'scale', 'deployment', 'sealed-secrets-controller', '--replicas=0']);
+    await waitFor(async () => (await cluster.admin.request<{ items: unknown[] }>({ method: 'GET', path: `/api/v1/namespaces/kube-system/pods?labelSelector=${encodeURIComponent('app.kubernetes.io/name=sealed-secrets')}` })).items.length === 0, 120_000, 'no controller Pod');
+    await createAll(cluster, Array.from({ length: n }, (_, i) => ({ path: paths.sealedSecrets('bench'), body: sealSecret({ metadata: { name: `s-${i}`, namespace: 'bench' }, stringData: { password: `pw-${i}`, username: `user-${i}` } }, key) })));
+    const t0 = performance.now();
+    cluster.kubectl(['-n', 'kube-system', 'scale', 'deployment', 'sealed-secrets-controller', '--replicas=1']);
+    const [pod] = await readyControllerPods(cluster.admin, 1, 30 * 60_000);
+    await waitFor(async () => {
+      const list = await cluster.admin.request<{ items: unknown[]; metadata: { remainingItemCount?: number } }>({ method: 'GET', path: `${paths.secrets('bench')}?limit=1` });
+      return list.items.length + (list.metadata.remainingItemCount ?? 0) >= n;
+    }, 60 * 60_000, 'the cold sync', 1000);
+    const coldSeconds = (performance.now() - t0) / 1000;
+    const podDir = join(containerCgroup(pod!), '..');
+    const after = (await controllerPods(cluster.admin))[0]!;
+    const result = {
+      where: 'node-pod',
+      secrets: n,
+      itemsPerSecret: 2,
+      keySize: 2048,
+      kubeclientQps: Number(qps),
+      applyToReadySeconds,
+      baselineCreateSeconds: baselineSeconds,
+      coldSeconds,
+      coldOverBaseline: coldSeconds / baselineSeconds,
+      podPeakMemoryMiB: Math.round(Number(readFileSync(join(podDir, 'memory.max_usage_in_bytes'), 'utf8')) / 1048576),
+      podMemoryLimitMiB: Math.round(Number(readFileSync(join(podDir, 'memory.limit_in_bytes'), 'utf8')) / 1048576),
+      restartCount: after.status.containerStatuses?.[0]?.restartCount,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    const out = flag('--json', '');
+    if (out) writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    cluster.down();
+  }
+}
+
 async function main(): Promise<void> {
   const n = Number(flag('--secrets', '3000'));
+  if (process.argv.includes('--node')) return runNode(n);
   const keySize = flag('--key-size', '4096');
   const workers = flag('--workers', '0');
   const cluster = await startCluster();

@@ -19,7 +19,17 @@
 #       until everything is ready. The last line on stdout is the kubeconfig
 #       path:  export KUBECONFIG=$(scripts/local-cluster.sh up --crd x.yaml)
 #       --port 0 (default) picks a free port for the apiserver.
-#   scripts/local-cluster.sh down [--state-dir DIR]     stop everything (idempotent)
+#   scripts/local-cluster.sh up --node [--state-dir DIR] ...
+#       Also a real node: kubelet + kube-scheduler (built like the others), containerd 1.6,
+#       runc and a CNI bridge (${SEALED_SECRETS_NODE_BRIDGE:-ssts0}, 10.244.0.0/24), the
+#       controller image built from the working tree (scripts/build-image.mjs) and imported,
+#       so `kubectl apply -k deploy/overlays/dev` runs the controller as Pods. Before kubelet
+#       first starts, an egress guard (iptables: OUTPUT REJECT 169.254.0.0/16, FORWARD DROP of
+#       everything between the Pod bridge and any other interface) keeps all traffic on this
+#       machine. One node per machine; needs root. Pods reach the API server at 10.96.0.1:443.
+#   scripts/local-cluster.sh down [--state-dir DIR]     stop everything (idempotent); with a
+#       node: Pods deleted through the API first, then kubelet, containerd, the bridge, veths,
+#       netns, mounts, kubepods cgroups, our iptables rules, and the sysctls restored
 #   scripts/local-cluster.sh status [--state-dir DIR]   exit 0 when all is running
 #   scripts/local-cluster.sh kubeconfig [--state-dir DIR]  print the kubeconfig path
 #   Fault-injection helpers (same flags and ports as recorded by `up`):
@@ -40,14 +50,18 @@ K8S_VERSION="v1.20.2"
 CACHE_DIR="${SEALED_SECRETS_K8S_CACHE:-${HOME:-/root}/.cache/sealed-secrets-ts/k8s-${K8S_VERSION}}"
 STATE_DIR="${SEALED_SECRETS_CLUSTER_DIR:-/tmp/sealed-secrets-cluster}"
 K8S_BINARIES=(kube-apiserver kube-controller-manager)
+NODE_BINARIES=(kubelet kube-scheduler)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager)
 ETCD_BIN="${ETCD_BIN:-/usr/bin/etcd}"
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf '[local-cluster] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+. "$ROOT_DIR/scripts/local-cluster-node.sh"
 
 usage() { sed -n '3,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; }
 
@@ -108,9 +122,10 @@ EOF
 
 # ---------------------------------------------------------------- build
 
+# binaries_ok NAME... : each is in the cache and reports ${K8S_VERSION}
 binaries_ok() {
   local b
-  for b in "${K8S_BINARIES[@]}"; do
+  for b in "$@"; do
     [ -x "$CACHE_DIR/$b" ] || return 1
     "$CACHE_DIR/$b" --version 2>/dev/null | grep -q "Kubernetes ${K8S_VERSION}" || return 1
   done
@@ -125,8 +140,14 @@ cleanup_build_tmp() {
   build_tmp=""
 }
 
+# do_build [node] : the control-plane binaries, plus kubelet and kube-scheduler
+# with `node`. One `make` builds every missing binary (they share the code
+# generators). Binaries added to an existing cache land there by rename, one
+# at a time, so that clusters running from the cache are never disturbed.
 do_build() {
-  binaries_ok && return 0
+  local want=("${K8S_BINARIES[@]}")
+  [ "${1:-}" = node ] && want+=("${NODE_BINARIES[@]}")
+  binaries_ok "${want[@]}" && return 0
   local root lock
   root="$(dirname "$CACHE_DIR")"
   mkdir -p "$root"
@@ -136,19 +157,22 @@ do_build() {
     log "another build is running; waiting for $lock"
     flock 9
   fi
-  if binaries_ok; then exec 9>&-; return 0; fi
+  if binaries_ok "${want[@]}"; then exec 9>&-; return 0; fi
+  local missing=() b
+  for b in "${want[@]}"; do binaries_ok "$b" || missing+=("$b"); done
 
   local t0; t0="$(now)"
-  log "building kube-apiserver and kube-controller-manager ${K8S_VERSION} from Debian's kubernetes source package (about 4 min, 1.4 GB RAM, 2.2 GB disk)"
+  log "building ${missing[*]} ${K8S_VERSION} from Debian's kubernetes source package (about 4 min for the control plane, 10 more for kubelet + kube-scheduler on 2 cores; 1.4 GB RAM, 2.5 GB disk)"
   ensure_pkgs golang-go golang-github-modern-go-reflect2-dev make rsync dpkg-dev xz-utils ca-certificates
   ensure_deb_src
 
   build_tmp="$(mktemp -d "${TMPDIR:-/tmp}/sealed-secrets-k8s-build.XXXXXX")"
   trap 'cleanup_build_tmp' EXIT
   (cd "$build_tmp" && apt-get source --only-source kubernetes >&2)
-  local src
+  local src source_version
   src="$(find "$build_tmp" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
   { [ -n "$src" ] && [ -d "$src/vendor" ]; } || die "unexpected layout of the kubernetes source package in $build_tmp"
+  source_version="$(find "$build_tmp" -maxdepth 1 -name 'kubernetes_*.dsc' | head -n1 | sed -e 's/^.*kubernetes_//' -e 's/\.dsc$//')"
 
   # The vendored reflect2 v1.0.1 breaks on Go >= 1.18 (the server crashes on
   # the first custom-resource write); use Debian's 1.0.2.
@@ -157,7 +181,9 @@ do_build() {
   rm -rf "$src/vendor/github.com/modern-go/reflect2"
   cp -rL "$r2" "$src/vendor/github.com/modern-go/reflect2"
 
-  log "make WHAT=\"cmd/kube-apiserver cmd/kube-controller-manager\" in $src"
+  local what="" b
+  for b in "${missing[@]}"; do what+="${what:+ }cmd/$b"; done
+  log "make WHAT=\"$what\" in $src"
   (
     cd "$src"
     unset GOFLAGS GOBIN GOROOT
@@ -166,29 +192,40 @@ do_build() {
       KUBE_GIT_TREE_STATE=clean KUBE_GIT_COMMIT=debian-source-package
     # a fixed build date keeps the binaries reproducible-ish
     export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(stat -c %Y "$src/go.mod")}"
-    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2
+    make WHAT="$what" >&2
   )
 
-  local staging b built
+  local staging built
   staging="$(mktemp -d "$root/.k8s-${K8S_VERSION}.staging.XXXXXX")"
-  for b in "${K8S_BINARIES[@]}"; do
+  for b in "${missing[@]}"; do
     built="$(find "$src/_output" -type f -name "$b" -perm -u+x | head -n1)"
     [ -n "$built" ] || { rm -rf "$staging"; die "$b was not built"; }
     cp "$built" "$staging/$b"
     chmod 0755 "$staging/$b"
     "$staging/$b" --version >&2 || { rm -rf "$staging"; die "$staging/$b --version failed"; }
+    printf '%s\n' "$source_version" >"$staging/$b.source-version"
   done
   chmod 0755 "$staging"
-  if [ -e "$CACHE_DIR" ]; then
-    local old; old="$(mktemp -d "$root/.k8s-${K8S_VERSION}.old.XXXXXX")"
-    mv -T "$CACHE_DIR" "$old/x" && rm -rf "$old"
+  if binaries_ok "${K8S_BINARIES[@]}"; then
+    # the control plane is cached (and may be in use): add the new ones by
+    # rename within the cache's file system, never touching the others
+    for b in "${missing[@]}"; do
+      mv -f "$staging/$b.source-version" "$CACHE_DIR/$b.source-version"
+      mv -f "$staging/$b" "$CACHE_DIR/$b"
+    done
+    rm -rf "$staging"
+  else
+    if [ -e "$CACHE_DIR" ]; then
+      local old; old="$(mktemp -d "$root/.k8s-${K8S_VERSION}.old.XXXXXX")"
+      mv -T "$CACHE_DIR" "$old/x" && rm -rf "$old"
+    fi
+    mv -T "$staging" "$CACHE_DIR"
   fi
-  mv -T "$staging" "$CACHE_DIR"
   cleanup_build_tmp
   trap - EXIT
   exec 9>&-
-  binaries_ok || die "the freshly built binaries in $CACHE_DIR do not work"
-  log "built and cached in $CACHE_DIR in $(elapsed "$t0") s"
+  binaries_ok "${want[@]}" || die "the freshly built binaries in $CACHE_DIR do not work"
+  log "built ${missing[*]} from kubernetes ${source_version} and cached in $CACHE_DIR in $(elapsed "$t0") s"
 }
 
 # ---------------------------------------------------------------- processes
@@ -405,7 +442,7 @@ write_pki() {
       -extfile ca.ext -out ca.crt 2>/dev/null
     openssl ecparam -name prime256v1 -genkey -noout -out apiserver.key 2>/dev/null # EC: fast to generate
     printf '%s\n' \
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local' \
+      'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local' \
       'basicConstraints=critical,CA:FALSE' \
       'keyUsage=critical,digitalSignature' \
       'extendedKeyUsage=serverAuth' \
@@ -493,7 +530,8 @@ write_command_scripts() {
     --service-account-issuer=https://kubernetes.default.svc \
     --service-account-signing-key-file="$pki/sa.key" \
     --service-account-key-file="$pki/sa.pub" \
-    --service-cluster-ip-range=10.0.0.0/24 \
+    --service-cluster-ip-range="${SERVICE_CIDR}" \
+    --kubelet-preferred-address-types=Hostname,InternalIP \
     --endpoint-reconciler-type=none \
     --profiling=false \
     --v=1
@@ -506,7 +544,9 @@ write_command_scripts() {
     --port=0 \
     --cert-dir="$STATE_DIR/controller-manager-certs" \
     --leader-elect=false \
-    --controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token \
+    --controllers="${KCM_CONTROLLERS}" \
+    --cluster-signing-cert-file="$pki/ca.crt" \
+    --cluster-signing-key-file="$pki/ca.key" \
     --service-account-private-key-file="$pki/sa.key" \
     --root-ca-file="$pki/ca.crt" \
     --use-service-account-credentials=false \
@@ -539,7 +579,7 @@ start_kcm() {
 # ---------------------------------------------------------------- commands
 
 cmd_build() {
-  do_build
+  if [ "$NODE" = 1 ]; then do_build node; else do_build; fi
   echo "$CACHE_DIR"
 }
 
@@ -554,6 +594,12 @@ up_failed_cleanup() {
 
 stop_all() {
   local i
+  if [ -d "$STATE_DIR/node" ]; then
+    local node_flag="$NODE"
+    [ -f "$STATE_DIR/cluster.env" ] && . "$STATE_DIR/cluster.env"
+    NODE="$node_flag"
+    node_down
+  fi
   for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do stop_component "${COMPONENTS[$i]}"; done
   local data=""
   if [ -f "$STATE_DIR/cluster.env" ]; then
@@ -575,9 +621,23 @@ cmd_up() {
       die "$c is already running from $STATE_DIR (pid $(component_pid "$c")); run: $0 down --state-dir $STATE_DIR"
     fi
   done
-  [ -f "$STATE_DIR/cluster.env" ] && stop_all # stale state from a crashed run
+  if [ "$NODE" = 1 ]; then
+    for c in containerd kubelet kube-scheduler; do
+      is_running "$c" && die "$c is already running from $STATE_DIR; run: $0 down --state-dir $STATE_DIR"
+    done
+  fi
+  { [ -f "$STATE_DIR/cluster.env" ] || [ -d "$STATE_DIR/node" ]; } && stop_all # stale state from a crashed run
 
-  do_build
+  if [ "$NODE" = 1 ]; then
+    node_preflight
+    do_build node
+    SERVICE_CIDR="$SERVICE_CIDR_NODE"
+    KCM_CONTROLLERS='*'
+  else
+    do_build
+    SERVICE_CIDR="10.0.0.0/24"
+    KCM_CONTROLLERS="garbagecollector,namespace,serviceaccount,serviceaccount-token"
+  fi
   ensure_pkgs etcd-server openssl curl
   [ -x "$ETCD_BIN" ] || die "$ETCD_BIN not found"
   local f
@@ -587,15 +647,15 @@ cmd_up() {
   trap 'exit 130' INT TERM
 
   local ports
-  read -r -a ports <<<"$(free_ports 4)"
-  [ "${#ports[@]}" -eq 4 ] || die "could not pick free ports"
+  read -r -a ports <<<"$(free_ports 5)"
+  [ "${#ports[@]}" -eq 5 ] || die "could not pick free ports"
   if [ "$REQ_PORT" = 0 ]; then
     APISERVER_PORT="${ports[0]}"
   else
     APISERVER_PORT="$REQ_PORT"
     port_free "$APISERVER_PORT" || die "port $APISERVER_PORT is in use"
   fi
-  ETCD_CLIENT_PORT="${ports[1]}" ETCD_PEER_PORT="${ports[2]}" KCM_PORT="${ports[3]}"
+  ETCD_CLIENT_PORT="${ports[1]}" ETCD_PEER_PORT="${ports[2]}" KCM_PORT="${ports[3]}" SCHED_PORT="${ports[4]}"
   BIN_DIR="$CACHE_DIR"
   ETCD_DATA_DIR="$(mktemp -d /dev/shm/sealed-secrets-etcd.XXXXXX)"
   chmod 700 "$ETCD_DATA_DIR"
@@ -612,6 +672,10 @@ APISERVER_PORT=${APISERVER_PORT}
 ETCD_CLIENT_PORT=${ETCD_CLIENT_PORT}
 ETCD_PEER_PORT=${ETCD_PEER_PORT}
 KCM_PORT=${KCM_PORT}
+SCHED_PORT=${SCHED_PORT}
+NODE=${NODE}
+SERVICE_CIDR=${SERVICE_CIDR}
+KCM_CONTROLLERS='${KCM_CONTROLLERS}'
 TOKEN=${TOKEN}
 EOF
   chmod 600 "$STATE_DIR/cluster.env"
@@ -633,6 +697,7 @@ EOF
   fi
 
   start_kcm
+  [ "$NODE" = 1 ] && node_up
   trap - EXIT INT TERM
   log "cluster up in $(elapsed "$t0") s; state in $STATE_DIR"
   echo "$STATE_DIR/kubeconfig"
@@ -652,7 +717,9 @@ cmd_status() {
   else
     echo "state dir: $STATE_DIR (no cluster)"
   fi
-  for c in "${COMPONENTS[@]}"; do
+  local all=("${COMPONENTS[@]}")
+  [ "${NODE:-0}" = 1 ] && all+=(containerd kube-scheduler kubelet)
+  for c in "${all[@]}"; do
     if pid="$(component_pid "$c")"; then
       echo "$c: running (pid $pid)"
     else
@@ -693,6 +760,7 @@ cmd_component() { # cmd_component stop|start|restart etcd|kube-apiserver|kube-co
 CMD="$1"; shift
 CRDS=()
 REQ_PORT=0
+NODE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --crd) [ $# -ge 2 ] || die "--crd needs a file"; CRDS+=("$2"); shift 2 ;;
@@ -701,6 +769,7 @@ while [ $# -gt 0 ]; do
     --state-dir=*) STATE_DIR="${1#--state-dir=}"; shift ;;
     --port) [ $# -ge 2 ] || die "--port needs a number"; REQ_PORT="$2"; shift 2 ;;
     --port=*) REQ_PORT="${1#--port=}"; shift ;;
+    --node) NODE=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument: $1 (see $0 --help)" ;;
   esac
@@ -710,6 +779,7 @@ if [ -d "$STATE_DIR" ]; then STATE_DIR="$(cd "$STATE_DIR" && pwd)"; fi
 
 case "$CMD" in
   build) cmd_build ;;
+  guard-check) guard_in_place || { log "the egress guard recorded in $STATE_DIR/node is not in place"; exit 1; } ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;

@@ -2,7 +2,8 @@
 // this after `vitest run`, which covers the machine's Node 20):
 //   22, 24:  the unit, CLI and hostile-input suites
 //   26 (IMAGE_LINE, the image's and the single-file kubeseal's line): those and the e2e suite,
-//            so the controller is run against the real API server on the line it ships on.
+//            so the controller is run against the real API server on the line it ships on; the
+//            node suite (test/e2e/node/: the controller as Pods) in a second vitest alongside.
 // Each line's vitest runs on that line's node (first on PATH too), so every child process the tests
 // start (kubeseal, the controller, the keys CLI: test/cli-helpers.ts and the harness use
 // process.execPath) runs on it. The binaries come from scripts/node-lines.mjs (cached).
@@ -22,6 +23,8 @@ const VITEST = join(dirname(createRequire(import.meta.url).resolve('vitest/packa
 /** vitest file filters: the unit tests beside the code, the CLI and architecture tests, the hostile inputs, the distribution checks. */
 export const PORTABLE_SUITES = ['src/', 'cli/', 'controller/', 'test/cli.test.ts', 'test/architecture.test.ts', 'test/distribution.test.ts', 'test/sea.test.ts', 'test/hostile/'];
 export const E2E_SUITES = ['test/e2e/'];
+/** The suite on the real node (one node per machine): run beside the rest of the line's suites. */
+export const NODE_SUITES = ['test/e2e/node/'];
 
 const lines = process.argv.slice(2).map(Number);
 const results = [];
@@ -31,18 +34,33 @@ for (const line of lines.length ? lines : Object.keys(LINES).map(Number)) {
   const what = line === IMAGE_LINE ? 'unit, CLI, hostile-input and e2e suites' : 'unit, CLI and hostile-input suites';
   process.stderr.write(`\n[test-runtimes] Node ${LINES[line]}: ${what}\n`);
   const t0 = Date.now();
-  const { code, out } = await run(node, [VITEST, 'run', ...filters], { ...process.env, PATH: `${dirname(node)}:${process.env.PATH ?? ''}` });
-  const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
-  results.push({
-    line,
-    version: LINES[line],
-    what,
-    code,
-    seconds: (Date.now() - t0) / 1000,
-    files: /^\s*Test Files\s+(.*)$/m.exec(plain)?.[1]?.trim() ?? 'no summary',
-    tests: /^\s*Tests\s+(.*)$/m.exec(plain)?.[1]?.trim() ?? 'no summary',
-    counts: counts(plain),
-  });
+  const env = { ...process.env, PATH: `${dirname(node)}:${process.env.PATH ?? ''}` };
+  const record = (what, { code, out }) => {
+    const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
+    results.push({
+      line,
+      version: LINES[line],
+      what,
+      code,
+      seconds: (Date.now() - t0) / 1000,
+      files: /^\s*Test Files\s+(.*)$/m.exec(plain)?.[1]?.trim() ?? 'no summary',
+      tests: /^\s*Tests\s+(.*)$/m.exec(plain)?.[1]?.trim() ?? 'no summary',
+      counts: counts(plain),
+    });
+  };
+  if (line === IMAGE_LINE) {
+    // vitest runs one file at a time on 2 cores; the node suite (test/e2e/node/, ~4 min, mostly
+    // waiting on kubelet and the API server) runs in a second vitest beside the others, its
+    // output printed when it ends.
+    const nodeRun = run(node, [VITEST, 'run', ...NODE_SUITES], { ...env, SEALED_SECRETS_SETUP_NO_SEA: '1' }, true);
+    const main = await run(node, [VITEST, 'run', ...filters, '--exclude', 'test/e2e/node/**'], env);
+    record(what, main);
+    const n = await nodeRun;
+    process.stdout.write(n.out);
+    record('the node e2e suite (controller as Pods)', n);
+  } else {
+    record(what, await run(node, [VITEST, 'run', ...filters], env));
+  }
 }
 
 console.log('\n[test-runtimes] per Node line:');
@@ -75,17 +93,17 @@ function counts(plain) {
   };
 }
 
-function run(cmd, args, env) {
+function run(cmd, args, env, quiet = false) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c) => {
       out += c;
-      process.stdout.write(c);
+      if (!quiet) process.stdout.write(c);
     });
     child.stderr.on('data', (c) => {
       out += c;
-      process.stderr.write(c);
+      if (!quiet) process.stderr.write(c);
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out }));

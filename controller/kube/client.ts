@@ -7,6 +7,7 @@
  * type and the status subresource, and watches stream line by line.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions, type RequestOptions } from 'node:https';
 import { SealedSecretsError } from '../../src/index.js';
@@ -84,6 +85,7 @@ export class KubeClient implements KubeApi {
   readonly #kc: KubeConfig;
   readonly #limiter: TokenBucket;
   readonly #userAgent: string;
+  readonly #tokenFile: string | undefined;
   #credentials: Promise<Credentials> | undefined;
   #agent: HttpAgent | HttpsAgent | undefined;
   #tlsFingerprint = '';
@@ -100,6 +102,11 @@ export class KubeClient implements KubeApi {
     this.#kc = kc;
     this.#limiter = new TokenBucket(options.qps, options.burst);
     this.#userAgent = options.userAgent ?? 'sealed-secrets-ts';
+    // In a Pod (client-node's in-cluster config), the ServiceAccount token file is read again
+    // each time credentials are applied (every few seconds, and at once after a 401), so a token
+    // the kubelet replaces is used at once; client-node alone keeps a read token for a minute.
+    const provider = kc.getCurrentUser()?.authProvider as { name?: string; config?: { tokenFile?: string } } | undefined;
+    this.#tokenFile = provider?.name === 'tokenFile' ? provider.config?.tokenFile : undefined;
   }
 
   get throttled(): number {
@@ -158,6 +165,11 @@ export class KubeClient implements KubeApi {
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(o.headers)) headers[k] = String(v);
+    if (this.#tokenFile) {
+      const token = (await readFile(this.#tokenFile, 'utf8')).trim();
+      for (const k of Object.keys(headers)) if (k.toLowerCase() === 'authorization') delete headers[k];
+      if (token) headers['Authorization'] = `Bearer ${token}`;
+    }
     return { headers, auth: typeof o['auth'] === 'string' ? o['auth'] : undefined, agent: this.#agent, at: performance.now() };
   }
 
