@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { type FuncContext, type FuncSpec, type GoString, type GoValue, goBytes } from './values.js';
 
-function str(v: GoValue): GoString {
+function str(v: GoValue | undefined): GoString {
   return v as GoString;
 }
 
