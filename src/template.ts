@@ -31,6 +31,9 @@
  * (bytes produced by every step, and steps), enforced before each allocation.
  */
 import { SealedSecretsError } from './errors.js';
+import { EvalError, MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget, TemplateError } from './template/budget.js';
+
+export { MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget };
 
 type Value = Buffer | number | boolean | typeof MAP | typeof MISSING;
 const MAP = Symbol('map');
@@ -45,10 +48,6 @@ type Node =
 
 type Part = { kind: 'text'; text: string } | { kind: 'action'; pipe: Node & { t: 'pipe' } };
 
-/** A failure found by reading the template, without its values. */
-class TemplateError extends Error {}
-/** A failure while evaluating over the values: whether it happens may depend on them. */
-class EvalError extends Error {}
 
 const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'nil']);
 
@@ -163,7 +162,6 @@ function trimRight(s: string): string {
 }
 
 /** Limits that keep a hostile template from exhausting memory or the stack. */
-export const MAX_OUTPUT_BYTES = 1024 * 1024;
 const MAX_DEPTH = 50;
 const MAX_INDENT = 1024;
 
@@ -241,67 +239,6 @@ type Data = ReadonlyMap<string, Buffer>;
 
 /** replace() charges one step for this many matches it finds (a match costs less than an evaluation step). */
 const OCCURRENCES_PER_STEP = 4;
-
-/** Work allowed for rendering all the templates of one SealedSecret. */
-export const TEMPLATE_LIMITS = {
-  /** Bytes produced by every step together (text, function results, printed values). */
-  bytes: 2 * 1024 * 1024,
-  /** Operands evaluated and functions called (and matches found by replace). */
-  steps: 20_000,
-  /** Actions ({{ ... }}) in all the templates of one SealedSecret: bounds the parser's work. */
-  actions: 10_000,
-  /** Bytes read by every function together (trim, upper, replace, ... scan their input). */
-  scanned: 4 * 1024 * 1024,
-  /** Wall-clock time, a backstop for what the counts above miss (a loaded machine makes it fire early: still an ERR_VALUE). */
-  ms: 250,
-} as const;
-
-/**
- * One budget for the whole rendering of a SealedSecret: every function charges what it
- * will produce before it allocates, so no template, however nested, builds more than
- * `maxBytes` in total or runs more than `maxSteps` steps.
- */
-export class TemplateBudget {
-  bytes = 0;
-  steps = 0;
-  scanned = 0;
-  readonly #deadline: number;
-  constructor(
-    readonly maxBytes: number = TEMPLATE_LIMITS.bytes,
-    readonly maxSteps: number = TEMPLATE_LIMITS.steps,
-    readonly maxScanned: number = TEMPLATE_LIMITS.scanned,
-    maxMs: number = TEMPLATE_LIMITS.ms,
-  ) {
-    this.#deadline = performance.now() + maxMs;
-  }
-
-  #clock(): void {
-    if (performance.now() > this.#deadline) throw new EvalError('the templates take too long to render');
-  }
-
-  /** Charges `n` bytes about to be read by a function that scans its input. */
-  scan(n: number): void {
-    this.scanned += n;
-    if (this.scanned > this.maxScanned) throw new EvalError(`the templates would read more than ${this.maxScanned} bytes in all`);
-    if (n > 4096) this.#clock();
-  }
-
-  /** Fails unless `n` more bytes fit (for results whose exact size is known only once built). */
-  reserve(n: number): void {
-    if (this.bytes + n > this.maxBytes) throw new EvalError(`the templates would produce more than ${this.maxBytes} bytes in all`);
-  }
-
-  /** Charges `n` bytes about to be produced. */
-  produce(n: number): void {
-    this.reserve(n);
-    this.bytes += n;
-  }
-
-  step(): void {
-    if (++this.steps > this.maxSteps) throw new EvalError(`the templates take more than ${this.maxSteps} steps in all`);
-    if ((this.steps & 255) === 0) this.#clock();
-  }
-}
 
 interface Ctx {
   data: Data;
