@@ -23,6 +23,8 @@ export const TEMPLATE_LIMITS = {
   scanned: 4 * 1024 * 1024,
   /** Wall-clock time, a backstop for what the counts above miss (a loaded machine makes it fire early: still an ERR_VALUE). */
   ms: 250,
+  /** Known-expensive work (key generation, scrypt, bcrypt) declared by the functions that do it, in ms of all the templates together; the clock is extended by as much. */
+  heavyMs: 2000,
 } as const;
 
 /**
@@ -34,7 +36,8 @@ export class TemplateBudget {
   bytes = 0;
   steps = 0;
   scanned = 0;
-  readonly #deadline: number;
+  heavyMs = 0;
+  #deadline: number;
   constructor(
     readonly maxBytes: number = TEMPLATE_LIMITS.bytes,
     readonly maxSteps: number = TEMPLATE_LIMITS.steps,
@@ -64,6 +67,18 @@ export class TemplateBudget {
   produce(n: number): void {
     this.reserve(n);
     this.bytes += n;
+  }
+
+  /**
+   * Known-expensive work (key generation, scrypt, bcrypt), declared before it runs: charged
+   * against TEMPLATE_LIMITS.heavyMs for the SealedSecret, and the wall-clock deadline moves by as much.
+   * (Added for SPRIG-EXTRA.)
+   */
+  heavy(ms: number, what: string): void {
+    this.heavyMs += ms;
+    if (!(this.heavyMs <= TEMPLATE_LIMITS.heavyMs)) throw new EvalError(`the templates would spend more than ${TEMPLATE_LIMITS.heavyMs} ms on ${what} and other expensive functions`);
+    this.#clock();
+    this.#deadline += ms;
   }
 
   /** Charges one step (or `n`). */
