@@ -1,21 +1,17 @@
 /**
- * Sprig 3.2.3's generic functions owned by SPRIG-CORE (strings, lists, dicts,
- * defaults and flow, conversion, math, encoding, reflection, regex, paths, URLs,
- * semver), each with Sprig's exact semantics, charging ctx.budget before it allocates.
+ * Sprig 3.2.3's generic functions owned by SPRIG-CORE: strings, string lists,
+ * defaults and flow, conversion, math, encoding, lists, dicts, reflection, JSON,
+ * regex, paths, URLs and semver. Each follows Sprig's Go code (and the libraries it
+ * calls: strings, strconv, spf13/cast, goutils, xstrings, mergo, shopspring/decimal,
+ * encoding/json, regexp, path, net/url, Masterminds/semver) over the GoValues of
+ * ./values.ts, and charges ctx.budget for what it reads and makes before it allocates.
+ * Go's error results and recovered panics are FuncErrors (ERR_VALUE).
  */
-import type { FuncSpec, GoValue } from './values.js';
+import type { FuncSpec } from './values.js';
+import { DATA_FUNCS } from './sprig-core/data.js';
+import { STRING_FUNCS } from './sprig-core/strings.js';
 
-function upper(s: string): string {
-  return s; // placeholder replaced below
-}
-void upper;
-
-export const SPRIG_CORE: Readonly<Record<string, FuncSpec>> = {
-  hasPrefix: {
-    params: ['string', 'string'],
-    fn: (ctx, [prefix, s]): GoValue => {
-      ctx.budget.scan((prefix as string).length);
-      return (s as string).startsWith(prefix as string);
-    },
-  },
-};
+export const SPRIG_CORE: Readonly<Record<string, FuncSpec>> = Object.freeze({
+  ...STRING_FUNCS,
+  ...DATA_FUNCS,
+});
