@@ -9,9 +9,15 @@
  */
 import type { FuncSpec } from './values.js';
 import { DATA_FUNCS } from './sprig-core/data.js';
+import { JSON_FUNCS } from './sprig-core/json.js';
+import { PATH_FUNCS } from './sprig-core/paths.js';
+import { REGEX_FUNCS } from './sprig-core/regex.js';
 import { STRING_FUNCS } from './sprig-core/strings.js';
 
 export const SPRIG_CORE: Readonly<Record<string, FuncSpec>> = Object.freeze({
   ...STRING_FUNCS,
   ...DATA_FUNCS,
+  ...JSON_FUNCS,
+  ...REGEX_FUNCS,
+  ...PATH_FUNCS,
 });

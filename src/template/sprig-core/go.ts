@@ -3,6 +3,7 @@
  * fmt's %v and %q, strconv's parsers, spf13/cast's conversions, Sprig's `empty`,
  * and reflect.DeepEqual, over the GoValues of ../values.ts.
  */
+import { formatValue, goQuote } from '../fmt.js';
 import { type FuncContext, FuncError, GoBytes, GoFloat, GoInt, GoMap, GoObject, GoSlice, type GoString, type GoValue, MISSING, fromUtf8, toUtf8 } from '../values.js';
 
 /** Slices that are Go's nil slice (e.g. `rest` of an empty list): %v prints [], toJson gives null. */
@@ -197,8 +198,8 @@ export function formatV(v: GoValue, top = true): GoString {
 /** Charges and formats %v. */
 export function chargedV(ctx: FuncContext, v: GoValue): GoString {
   if (typeof v === 'string') return v;
-  ctx.budget.produce(sizeOfV(ctx, v));
-  return formatV(v);
+  // The engine's fmt (one %v for the whole template language), charged as it writes.
+  return formatValue(v, ctx.budget);
 }
 
 export function compareBytes(a: string, b: string): number {
@@ -215,43 +216,9 @@ export function strval(ctx: FuncContext, v: GoValue): GoString {
   return chargedV(ctx, v);
 }
 
-const isPrintRe = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-
 /** strconv.Quote over a Go byte string (fmt's %q of a string). */
 export function quoteGo(s: GoString): GoString {
-  const buf = Buffer.from(s, 'latin1');
-  let out = '"';
-  let i = 0;
-  while (i < buf.length) {
-    const b = buf[i]!;
-    if (b < 0x80) {
-      i++;
-      const c = String.fromCharCode(b);
-      if (c === '"' || c === '\\') out += '\\' + c;
-      else if (b >= 0x20 && b < 0x7f) out += c;
-      else if (b === 7) out += '\\a';
-      else if (b === 8) out += '\\b';
-      else if (b === 12) out += '\\f';
-      else if (b === 10) out += '\\n';
-      else if (b === 13) out += '\\r';
-      else if (b === 9) out += '\\t';
-      else if (b === 11) out += '\\v';
-      else out += '\\x' + b.toString(16).padStart(2, '0');
-      continue;
-    }
-    const r = decodeRune(buf, i);
-    if (r.size === 1 && r.rune === 0xfffd) {
-      out += '\\x' + b.toString(16).padStart(2, '0');
-      i++;
-      continue;
-    }
-    const ch = String.fromCodePoint(r.rune);
-    if (isPrintRe.test(ch)) out += fromUtf8(ch);
-    else if (r.rune < 0x10000) out += '\\u' + r.rune.toString(16).padStart(4, '0');
-    else out += '\\U' + r.rune.toString(16).padStart(8, '0');
-    i += r.size;
-  }
-  return out + '"';
+  return goQuote(s);
 }
 
 /** utf8.DecodeRune: an invalid or short sequence is (U+FFFD, 1). */
