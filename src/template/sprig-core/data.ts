@@ -104,8 +104,8 @@ function mergeInto(ctx: FuncContext, dst: GoMap, src: GoMap, overwrite: boolean,
       dst.entries.set(k, sv);
       continue;
     }
-    // mergo replaces an empty destination value always, and a set one when overwriting with a non-empty source.
-    if (isEmptyMergo(dv!) ? true : overwrite && !isEmptyMergo(sv)) dst.entries.set(k, sv);
+    // mergo replaces an empty destination value always, and any one when overwriting (even with an empty source).
+    if (overwrite || isEmptyMergo(dv!)) dst.entries.set(k, sv);
   }
 }
 function isEmptyMergo(v: GoValue): boolean {
@@ -165,7 +165,7 @@ const DEC_OPS: Record<string, (a: Dec, b: Dec) => Dec> = {
   },
   mul: (a, b) => ({ c: a.c * b.c, e: a.e + b.e }),
   div: (a, b) => {
-    if (b.c === 0n) throw new FuncError('decimal division by zero');
+    if (b.c === 0n) throw new FuncError('decimal division by 0');
     // DivRound(b, 16): the quotient rounded half away from zero to 16 decimal places.
     const P = 16;
     // a/b = (a.c / b.c) * 10^(a.e - b.e); scale so the integer quotient has P places.
@@ -634,7 +634,7 @@ twin(DATA_FUNCS, 'slice', {
     if (len === 0) return null;
     const start = idx.length > 0 ? toIntIndex(v0(idx[0])) : 0;
     const end = idx.length < 2 ? len : toIntIndex(v0(idx[1]));
-    if (start < 0 || end < start || end > len) throw new FuncError('reflect.Value.Slice: slice index out of range');
+    if (start < 0 || end < start || end > len) throw new FuncError('reflect.Value.Slice: slice index out of bounds');
     if (list instanceof GoBytes) {
       ctx.budget.produce(end - start);
       return new GoBytes(Buffer.from(list.bytes.subarray(start, end)));

@@ -299,8 +299,8 @@ export function parseIntGo(s: string, base: number): { v: bigint; err?: 'syntax'
       else if (body.length >= 3 && p === 'o') { b = 8; body = body.slice(2); }
       else if (body.length >= 3 && p === 'x') { b = 16; body = body.slice(2); }
       else { b = 8; body = body.slice(1); if (body === '') return { v: 0n }; }
-      underscores = true;
     }
+    underscores = true;
   }
   if (body === '') return { v: 0n, err: 'syntax' };
   // Underscores: allowed only with base 0, each between digits (or after the prefix).

@@ -143,7 +143,11 @@ class Decoder {
     readonly ctx: FuncContext,
   ) {}
   err(ctxWord: string): never {
-    if (this.i >= this.s.length) throw new Syntax('unexpected end of JSON input');
+    if (this.i >= this.s.length) {
+      // Go's checkValid ends the input with a space: an error only where a space cannot go.
+      if (/literal (true|false|null)|numeric literal|escape/.test(ctxWord)) throw new Syntax(`invalid character ' ' ${ctxWord}`);
+      throw new Syntax('unexpected end of JSON input');
+    }
     throw new Syntax(`invalid character ${quoteChar(this.s[this.i]!)} ${ctxWord}`);
   }
   ws(): void {

@@ -564,7 +564,7 @@ function indentGo(ctx: FuncContext, spaces: number, v: GoString): GoString {
 
 function substring(ctx: FuncContext, start: number, end: number, v: GoString): GoString {
   // Go's s[a:b] panics out of range: text/template reports the runtime error.
-  const bad = () => new FuncError(`runtime error: slice bounds out of range [${start < 0 ? ':' + end : start + ':' + end}] with length ${v.length}`);
+  const bad = () => new FuncError(`runtime error: slice bounds out of range [${start}:${end}]`);
   if (start < 0) {
     if (end < 0 || end > v.length) throw new FuncError(end < 0 ? `runtime error: slice bounds out of range [:${end}]` : `runtime error: slice bounds out of range [:${end}] with length ${v.length}`);
     return v.slice(0, end);
@@ -611,11 +611,23 @@ export const STRING_FUNCS: Record<string, FuncSpec> = {
   untitle: str1((ctx, v) => {
     if (v === '') return v;
     ctx.budget.scan(v.length);
-    // Uncapitalize with no delimiters given: only the first rune is lowered (string([]rune) makes invalid bytes U+FFFD).
+    // goutils.Uncapitalize with no delimiters: the first rune of each space-separated word is lowered
+    // (string([]rune) makes invalid bytes U+FFFD).
     return made(ctx, v.length * 3, () => {
-      const rs = runes(v);
-      rs[0] = toLower(rs[0]!);
-      return fromRunes(rs);
+      let next = true;
+      return fromRunes(
+        runes(v).map((r) => {
+          if (isSpace(r)) {
+            next = true;
+            return r;
+          }
+          if (next) {
+            next = false;
+            return toLower(r);
+          }
+          return r;
+        }),
+      );
     });
   }),
   substr: {
