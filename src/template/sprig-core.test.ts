@@ -81,7 +81,6 @@ function unquote(tok: string): GoString {
   return out;
 }
 
-type Thunk = () => GoValue;
 
 function convert(v: GoValue, p: GoParam): GoValue {
   if (p === 'interface {}') return v === MISSING ? null : v;

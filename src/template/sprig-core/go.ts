@@ -442,7 +442,7 @@ export function isEmpty(v: GoValue): boolean {
 /** reflect.DeepEqual over GoValues: same types, then equal contents (NaN unequal). */
 export function deepEqual(ctx: FuncContext, a: GoValue, b: GoValue, depth = 0): boolean {
   ctx.budget.step();
-  if (depth > 10_000) throw panicError('value nested too deeply');
+  if (depth > 1000) throw panicError('value nested too deeply');
   if (a === MISSING) a = null;
   if (b === MISSING) b = null;
   if (a === null || b === null) return a === b;

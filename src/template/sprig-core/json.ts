@@ -59,6 +59,7 @@ function write(e: Enc, parts: string[], s: string): void {
 
 function encode(e: Enc, v: GoValue, parts: string[], depth: number): void {
   e.ctx.budget.step();
+  if (depth > MAX_JSON_DEPTH) throw new FuncError(`json: unsupported value: nested deeper than ${MAX_JSON_DEPTH}`);
   if (v === null || v === MISSING) return write(e, parts, 'null');
   if (typeof v === 'string') {
     e.ctx.budget.reserve(v.length * 6 + 2);
@@ -304,11 +305,26 @@ class Decoder {
   }
 }
 
+/** Go's decoder allows 10000 levels; this one stops at 1000 (recursion on the JS stack), without recursing to find out. */
+export const MAX_JSON_DEPTH = 1000;
+function checkDepth(s: string): void {
+  let depth = 0;
+  for (let k = 0; k < s.length; k++) {
+    const c = s[k];
+    if (c === '"') {
+      for (k++; k < s.length && s[k] !== '"'; k++) if (s[k] === '\\') k++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_JSON_DEPTH) throw new Syntax(`invalid character '${c}' exceeded max depth`);
+    } else if (c === ']' || c === '}') depth--;
+  }
+}
+
 function fromJson(ctx: FuncContext, s: GoString): GoValue {
   ctx.budget.scan(s.length);
   ctx.budget.reserve(s.length * 2);
   const d = new Decoder(s, ctx);
   try {
+    checkDepth(s);
     // Go's Unmarshal checks the whole input's syntax before decoding.
     const v = d.value(0);
     d.ws();

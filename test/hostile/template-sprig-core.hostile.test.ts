@@ -1,0 +1,193 @@
+/**
+ * Hostile inputs against SPRIG-CORE's functions: what a template can make them build or
+ * compute. Every attack runs against one shared TemplateBudget (one SealedSecret's) as a
+ * template's range loop or nesting would, and must be refused by the budget (EvalError)
+ * or fail as Go's error (FuncError), both ERR_VALUE, before it allocates past the limits;
+ * never a RangeError, a stack overflow or an unbounded allocation.
+ */
+import { describe, expect, it } from 'vitest';
+import { EvalError, TEMPLATE_LIMITS, TemplateBudget } from '../../src/template/budget.js';
+import { SPRIG_CORE } from '../../src/template/sprig-core.js';
+import { type FuncContext, FuncError, GoInt, GoMap, GoSlice, type GoValue } from '../../src/template/values.js';
+
+const int = (n: number | bigint) => new GoInt(BigInt(n));
+
+function ctxFor(budget = new TemplateBudget()): FuncContext {
+  return { budget, now: () => 0, randomBytes: (n) => Buffer.alloc(n) };
+}
+const call = (ctx: FuncContext, name: string, ...args: GoValue[]) => SPRIG_CORE[name]!.fn(ctx, args);
+
+/** Runs `attack` until it throws; the failure must be a value failure, and the budget within its limits. */
+function refused(attack: (ctx: FuncContext) => void): { budget: TemplateBudget; error: Error } {
+  const budget = new TemplateBudget();
+  const ctx = ctxFor(budget);
+  let error: unknown;
+  try {
+    for (let k = 0; k < 1_000_000; k++) attack(ctx);
+  } catch (e) {
+    error = e;
+  }
+  expect(error, 'the attack must be stopped').toBeDefined();
+  expect(error instanceof EvalError || error instanceof FuncError, String(error)).toBe(true);
+  expect(budget.bytes).toBeLessThanOrEqual(TEMPLATE_LIMITS.bytes);
+  expect(budget.steps).toBeLessThanOrEqual(TEMPLATE_LIMITS.steps + 1);
+  // (scanned may pass its limit by the one charge that was refused: scan charges, then checks, before any work.)
+  return { budget, error: error as Error };
+}
+
+describe('growth is refused by the budget before it allocates', () => {
+  it('repeat with a huge count fails at once, before building anything', () => {
+    const { budget, error } = refused((ctx) => call(ctx, 'repeat', int(1_000_000_000), 'abcdefgh'));
+    expect(error).toBeInstanceOf(EvalError);
+    expect(budget.bytes).toBe(0);
+  });
+  it('repeat of its own result (a doubling loop) stops at the byte limit', () => {
+    let s = 'x';
+    refused((ctx) => {
+      s = call(ctx, 'repeat', int(2), s) as string;
+    });
+    expect(s.length).toBeLessThanOrEqual(TEMPLATE_LIMITS.bytes);
+  });
+  it('until, untilStep and seq over the int64 range are refused', () => {
+    refused((ctx) => call(ctx, 'until', int(9_000_000_000_000_000_000n)));
+    refused((ctx) => call(ctx, 'untilStep', int(-9_000_000_000_000_000_000n), int(9_000_000_000_000_000_000n), int(1)));
+    refused((ctx) => call(ctx, 'seq', int(9_000_000_000_000_000_000n)));
+  });
+  it('append in a range loop (a list that grows each iteration) is refused', () => {
+    let l: GoValue = new GoSlice([]);
+    refused((ctx) => {
+      l = call(ctx, 'append', l, 'item');
+    });
+  });
+  it('concat of a list with itself (doubling) is refused', () => {
+    let l: GoValue = new GoSlice([int(1)]);
+    refused((ctx) => {
+      l = call(ctx, 'concat', l, l);
+    });
+  });
+  it('nested dicts built in a loop, then toJson and deepCopy of them, are refused', () => {
+    let d: GoValue = new GoMap(new Map());
+    refused((ctx) => {
+      d = call(ctx, 'dict', 'a', d, 'b', d);
+    });
+    // A structure shared many times over is exponentially big when walked: toJson/deepCopy are charged per element visited.
+    const budget = new TemplateBudget();
+    const ctx = ctxFor(budget);
+    let shared: GoValue = new GoSlice([int(1)]);
+    for (let k = 0; k < 40; k++) shared = new GoSlice([shared, shared]);
+    expect(() => call(ctx, 'toJson', shared)).toThrow(EvalError);
+    expect(() => call(ctxFor(), 'mustToJson', shared)).toThrow(EvalError);
+    expect(() => call(ctxFor(), 'deepCopy', shared)).toThrow(EvalError);
+    expect(() => call(ctxFor(), 'toString', shared)).toThrow(EvalError);
+    expect(() => call(ctxFor(), 'deepEqual', shared, shared)).not.toThrow(); // the same slice: equal without walking
+  });
+  it('a self-containing dict (set $d "self" $d) fails as Go does in toJson, and within the budget elsewhere', () => {
+    const ctx = ctxFor();
+    const d = new GoMap(new Map());
+    call(ctx, 'set', d, 'self', d);
+    expect(() => call(ctx, 'mustToJson', d)).toThrow(/encountered a cycle via map\[string\]interface \{\}/);
+    expect(call(ctx, 'toJson', d)).toBe('');
+    expect(() => call(ctxFor(), 'deepCopy', d)).toThrow(FuncError);
+    expect(() => call(ctxFor(), 'toString', d)).toThrow();
+  });
+  it('indent and nindent on a large value are charged per line made', () => {
+    const big = 'x\n'.repeat(300_000);
+    const { error } = refused((ctx) => call(ctx, 'indent', int(8), big));
+    expect(error).toBeInstanceOf(EvalError);
+    refused((ctx) => call(ctx, 'indent', int(1_000_000_000), 'a'));
+  });
+  it('replace with an empty needle on a large value is refused', () => {
+    refused((ctx) => call(ctx, 'replace', '', 'yyyyyyyy', 'x'.repeat(500_000)));
+  });
+  it('fromJson of a deeply nested document is bounded (no stack overflow)', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const { error } = refused((ctx) => call(ctx, 'mustFromJson', deep));
+    expect(error instanceof EvalError || error instanceof FuncError).toBe(true);
+  });
+  it('toJson and deepEqual of a list nested 5000 deep fail as Go errors, not stack overflows', () => {
+    let l: GoValue = new GoSlice([]);
+    for (let k = 0; k < 5000; k++) l = new GoSlice([l]);
+    expect(() => call(ctxFor(), 'mustToJson', l)).toThrow(FuncError);
+    let m: GoValue = new GoSlice([]);
+    for (let k = 0; k < 5000; k++) m = new GoSlice([m]);
+    expect(() => call(ctxFor(), 'deepEqual', l, m)).toThrow(FuncError);
+    expect(() => call(ctxFor(), 'deepCopy', l)).toThrow(FuncError);
+  });
+  it('wrap with width 1 on a long value is charged, not run unbounded', () => {
+    refused((ctx) => call(ctx, 'wrapWith', int(1), '<br>', 'x'.repeat(1_000_000)));
+  });
+  it('uniq of a large list is charged per comparison (quadratic work bounded by steps)', () => {
+    const many = new GoSlice(Array.from({ length: 5000 }, (_, k) => int(k)));
+    const { error } = refused((ctx) => call(ctx, 'uniq', many));
+    expect(error).toBeInstanceOf(EvalError);
+  });
+});
+
+describe('regex: RE2 semantics, linear time, charged before matching', () => {
+  it('the catastrophic-backtracking pattern (a+)+$ on a long input answers (no ReDoS) within the budget', () => {
+    const ctx = ctxFor();
+    expect(call(ctx, 'regexMatch', '(a+)+$', 'a'.repeat(20_000))).toBe(true);
+    expect(call(ctxFor(), 'regexMatch', '^(a+)+$', 'a'.repeat(20_000) + 'b')).toBe(false);
+    expect(call(ctxFor(), 'regexMatch', '(x+x+)+y', 'x'.repeat(20_000))).toBe(false);
+  });
+  it('the charge grows linearly with the input (twice the input, twice the charge)', () => {
+    const cost = (n: number) => {
+      const b = new TemplateBudget();
+      call(ctxFor(b), 'regexMatch', '(a|aa)*c', 'a'.repeat(n));
+      return b.scanned;
+    };
+    const [c1, c2] = [cost(20_000), cost(40_000)];
+    expect(c2 / c1).toBeGreaterThan(1.9);
+    expect(c2 / c1).toBeLessThan(2.1);
+  });
+  it('a long input times a big program is refused before matching', () => {
+    const { error } = refused((ctx) => call(ctx, 'regexFindAll', '(a|b|c|d|e|f|g)+x', 'a'.repeat(1_000_000), int(-1)));
+    expect(error).toBeInstanceOf(EvalError);
+  });
+  it('huge repetition counts are Go syntax errors (FuncError), not memory', () => {
+    expect(() => call(ctxFor(), 'mustRegexFind', 'a{1001}', 'a')).toThrow(/invalid repeat count/);
+    expect(() => call(ctxFor(), 'regexFind', '((a{1000}){1000}){1000}', 'a')).toThrow(FuncError);
+  });
+  it('Go 1.19 syntax: no (?<name>), no lookbehind, POSIX classes work', () => {
+    expect(() => call(ctxFor(), 'mustRegexFind', '(?<n>a)', 'a')).toThrow(/invalid or unsupported Perl syntax/);
+    expect(() => call(ctxFor(), 'mustRegexFind', '(?<=a)b', 'ab')).toThrow(FuncError);
+    expect(call(ctxFor(), 'regexFind', '[[:digit:]]+', 'ab12')).toBe('12');
+  });
+  it('many matches are charged as steps: a value full of matches is stopped', () => {
+    const { error } = refused((ctx) => call(ctx, 'regexReplaceAll', 'a', 'a'.repeat(400_000), '$0$0$0$0'));
+    expect(error).toBeInstanceOf(EvalError);
+  });
+});
+
+describe('value-dependent failures are Go errors (FuncError), never other exceptions', () => {
+  const cases: [string, GoValue[]][] = [
+    ['fail', ['boom']],
+    ['first', ['abc']],
+    ['first', [null]],
+    ['div', [int(1), int(0)]],
+    ['mod', [int(1), int(0)]],
+    ['divf', [int(1), int(0)]],
+    ['substr', [int(4), int(2), 'hello']],
+    ['repeat', [int(-1), 'a']],
+    ['slice', [new GoSlice([int(1)]), int(0), int(5)]],
+    ['mustFromJson', ['{bad']],
+    ['mustRegexMatch', ['(', 'x']],
+    ['chunk', [int(0), new GoSlice([int(1)])]],
+    ['dig', ['a', 'b', '', new GoMap(new Map([['a', 'x']]))]],
+    ['mustToJson', [new (class extends GoInt {})(1n)]],
+  ];
+  for (const [name, args] of cases) {
+    it(`${name} fails as a FuncError or succeeds, never with another exception`, () => {
+      try {
+        call(ctxFor(), name, ...args);
+      } catch (e) {
+        expect(e).toBeInstanceOf(FuncError);
+      }
+    });
+  }
+  it('the must* and plain forms fail alike where Sprig panics', () => {
+    expect(() => call(ctxFor(), 'first', 'abc')).toThrow('Cannot find first on type string');
+    expect(() => call(ctxFor(), 'mustFirst', 'abc')).toThrow('Cannot find first on type string');
+    expect(() => call(ctxFor(), 'append', null, int(1))).toThrow('runtime error: invalid memory address or nil pointer dereference');
+  });
+});
