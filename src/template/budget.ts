@@ -7,6 +7,8 @@
 export class TemplateError extends Error {}
 /** A failure while evaluating over the values: whether it happens may depend on them (becomes ERR_VALUE). */
 export class EvalError extends Error {}
+/** The budget is spent: evaluation stops at once (there is nothing left to spend on the rest). */
+export class BudgetExceeded extends EvalError {}
 
 /** The largest value one template may render. */
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -54,13 +56,13 @@ export class TemplateBudget {
   /** Charges `n` bytes about to be read by a function that scans its input. */
   scan(n: number): void {
     this.scanned += n;
-    if (!(this.scanned <= this.maxScanned)) throw new EvalError(`the templates would read more than ${this.maxScanned} bytes in all`);
+    if (!(this.scanned <= this.maxScanned)) throw new BudgetExceeded(`the templates would read more than ${this.maxScanned} bytes in all`);
     if (n > 4096) this.#clock();
   }
 
   /** Fails unless `n` more bytes fit (for results whose exact size is known only once built). */
   reserve(n: number): void {
-    if (!(this.bytes + n <= this.maxBytes)) throw new EvalError(`the templates would produce more than ${this.maxBytes} bytes in all`);
+    if (!(this.bytes + n <= this.maxBytes)) throw new BudgetExceeded(`the templates would produce more than ${this.maxBytes} bytes in all`);
   }
 
   /** Charges `n` bytes about to be produced. */
@@ -76,7 +78,7 @@ export class TemplateBudget {
    */
   heavy(ms: number, what: string): void {
     this.heavyMs += ms;
-    if (!(this.heavyMs <= TEMPLATE_LIMITS.heavyMs)) throw new EvalError(`the templates would spend more than ${TEMPLATE_LIMITS.heavyMs} ms on ${what} and other expensive functions`);
+    if (!(this.heavyMs <= TEMPLATE_LIMITS.heavyMs)) throw new BudgetExceeded(`the templates would spend more than ${TEMPLATE_LIMITS.heavyMs} ms on ${what} and other expensive functions`);
     this.#clock();
     this.#deadline += ms;
   }
@@ -84,7 +86,7 @@ export class TemplateBudget {
   /** Charges one step (or `n`). */
   step(n = 1): void {
     this.steps += n;
-    if (!(this.steps <= this.maxSteps)) throw new EvalError(`the templates take more than ${this.maxSteps} steps in all`);
+    if (!(this.steps <= this.maxSteps)) throw new BudgetExceeded(`the templates take more than ${this.maxSteps} steps in all`);
     if ((this.steps & 255) === 0 || n > 1) this.#clock();
   }
 }
