@@ -777,7 +777,8 @@ export class GoTime extends GoObject {
         if (m <= 0n) return new GoTime(this.sec, this.nsec, this.loc);
         // Go rounds the absolute time (since year 1); for divisors of a day this is the same as from the epoch.
         const abs = (BigInt(this.sec) - BigInt(ZERO_UNIX)) * NS.s + BigInt(this.nsec);
-        let r = abs % m;
+        // The floored remainder (Go's div works on |t| and flips it for times before year 1).
+        let r = ((abs % m) + m) % m;
         if (name === 'Round' && r + r >= m) r -= m;
         return new GoTime(this.sec, this.nsec, this.loc).add(-r);
       }
