@@ -353,6 +353,7 @@ class State {
 
   /** The value of an argument node, untyped (as evalEmptyInterface / reflect.Value params get it). */
   evalArgValue(dot: GoValue, n: Arg): GoValue {
+    this.env.budget.step();
     this.at(n);
     switch (n.t) {
       case 'dot': return dot;
@@ -374,6 +375,13 @@ class State {
   /** evalArg: an argument converted to a declared parameter type. */
   evalArg(dot: GoValue, p: GoParam, n: Arg): GoValue {
     this.at(n);
+    switch (n.t) {
+      case 'nil':
+      case 'bool':
+      case 'string':
+      case 'number':
+        this.env.budget.step();
+    }
     switch (n.t) {
       case 'nil':
         if (CAN_BE_NIL(p)) return zeroFor(p);

@@ -13,7 +13,16 @@ export const REMOVED = new Set(['env', 'expandenv', 'getHostByName']);
 export type Builtin = BuiltinSpec;
 export type Found = { kind: 'sprig'; spec: FuncSpec } | { kind: 'builtin'; builtin: BuiltinSpec };
 
+const cache = new Map<string, Found | undefined>();
+
 export function lookupFunc(name: string): Found | undefined {
+  if (cache.has(name)) return cache.get(name);
+  const f = find(name);
+  if (cache.size < 1000) cache.set(name, f);
+  return f;
+}
+
+function find(name: string): Found | undefined {
   if (REMOVED.has(name)) return undefined;
   if (Object.hasOwn(SPRIG_CORE, name)) return { kind: 'sprig', spec: SPRIG_CORE[name]! };
   if (Object.hasOwn(SPRIG_EXTRA, name)) return { kind: 'sprig', spec: SPRIG_EXTRA[name]! };

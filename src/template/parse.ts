@@ -317,8 +317,9 @@ export function lex(input: string, counter: { actions: number }): Item[] {
 }
 
 function count(s: string, from: number, to: number): number {
+  // A bounded scan: indexOf would look past `to` to the end of the input (quadratic over many actions).
   let n = 0;
-  for (let i = s.indexOf('\n', from); i >= 0 && i < to; i = s.indexOf('\n', i + 1)) n++;
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) === 10) n++;
   return n;
 }
 
@@ -887,7 +888,8 @@ export function parse(name: string, input: string, funcs: FuncInfo, counter: { a
   const root: Node[] = [];
   while (peek().typ !== 'EOF') {
     if (peek().typ === 'leftDelim') {
-      const delim = next();
+      const delimAt = p;
+      next();
       if (nextNonSpace().typ === 'define') {
         const context = 'define clause';
         const nameTok = expectOneOf(['string', 'rawString'], context);
@@ -901,7 +903,7 @@ export function parse(name: string, input: string, funcs: FuncInfo, counter: { a
         vars = savedVars;
         continue;
       }
-      p = items.indexOf(delim);
+      p = delimAt;
     }
     const n = textOrAction();
     if (n === null) continue;
