@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { TemplateBudget } from './budget.js';
 import { formatValue } from './fmt.js';
 import { SPRIG_CORE } from './sprig-core.js';
-import { type FuncContext, FuncError, GoFloat, GoInt, GoMap, GoSlice, type GoParam, type GoString, type GoValue, MISSING, fromUtf8 } from './values.js';
+import { type FuncContext, FuncError, GoFloat, GoInt, GoMap, GoObject, GoSlice, type GoParam, type GoString, type GoValue, MISSING, fromUtf8 } from './values.js';
 
 interface Case {
   name: string;
@@ -51,7 +51,10 @@ function lex(src: string): Tok[] {
     } else {
       let j = i;
       while (j < src.length && !/[\s()|]/.test(src[j]!)) j++;
-      out.push(src.slice(i, j));
+      const word = src.slice(i, j);
+      // A field chain .a.b is one field access after another.
+      if (word.startsWith('.') && word.length > 1 && !/^\.\d/.test(word)) out.push(...word.slice(1).split('.').map((f) => '.' + f));
+      else out.push(word);
       i = j;
     }
   }
@@ -117,10 +120,15 @@ function evaluate(ctx: FuncContext, src: string, data: GoMap): GoValue {
     else if (/^-?\d+$/.test(t)) v = new GoInt(BigInt(t));
     else if (/^-?[\d.]+(e[+-]?\d+)?$/.test(t)) v = new GoFloat(Number(t));
     else return call(ctx, t, args());
-    // (expr).field
-    while (toks[pos]?.startsWith('.') && toks[pos - 1] === ')') {
+    // (expr).field, (expr).Method args... (the arguments up to the end of the command)
+    while (toks[pos]?.startsWith('.') && (toks[pos - 1] === ')' || v instanceof GoObject)) {
       const f = toks[pos++]!.slice(1);
-      v = v instanceof GoMap ? (v.entries.get(f) ?? (v.type === 'map[string]string' ? '' : MISSING)) : MISSING;
+      if (v instanceof GoObject) {
+        const margs = toks[pos]?.startsWith('.') ? [] : args();
+        const r = v.field(f, margs, ctx);
+        if (r === undefined) throw new FuncError(`can't evaluate field ${f} in type ${v.type}`);
+        v = r;
+      } else v = v instanceof GoMap ? (v.entries.get(f) ?? (v.type === 'map[string]string' ? '' : MISSING)) : MISSING;
     }
     return v;
   };

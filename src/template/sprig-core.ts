@@ -12,7 +12,9 @@ import { DATA_FUNCS } from './sprig-core/data.js';
 import { JSON_FUNCS } from './sprig-core/json.js';
 import { PATH_FUNCS } from './sprig-core/paths.js';
 import { REGEX_FUNCS } from './sprig-core/regex.js';
+import { SEMVER_FUNCS } from './sprig-core/semver.js';
 import { STRING_FUNCS } from './sprig-core/strings.js';
+import { URL_FUNCS } from './sprig-core/url.js';
 
 export const SPRIG_CORE: Readonly<Record<string, FuncSpec>> = Object.freeze({
   ...STRING_FUNCS,
@@ -20,4 +22,6 @@ export const SPRIG_CORE: Readonly<Record<string, FuncSpec>> = Object.freeze({
   ...JSON_FUNCS,
   ...REGEX_FUNCS,
   ...PATH_FUNCS,
+  ...SEMVER_FUNCS,
+  ...URL_FUNCS,
 });
