@@ -12,7 +12,6 @@ import { type FuncContext, FuncError, type FuncSpec, type GoString, type GoValue
 import { adler32sum, bcrypt, decryptAES, derivePassword, encryptAES, hashHex, htpasswd } from './sprig-extra/crypto.js';
 import { cryptoRandom, randBytes, randInt, shuffle, uuidv4 } from './sprig-extra/random.js';
 import { GoTime, LOCAL, NS, UTC, durationRound as roundDuration, durationString, formatBound, loadLocation, parseDuration, parseTime, wrapI64, ZERO_UNIX } from './sprig-extra/time.js';
-import { urlJoin, urlParse } from './sprig-extra/url.js';
 import { buildCustomCert, genCA, genPrivateKey, genSelfSignedCert, genSignedCert } from './sprig-extra/x509.js';
 
 export { GoTime } from './sprig-extra/time.js';
@@ -186,10 +185,6 @@ export const SPRIG_EXTRA: Readonly<Record<string, FuncSpec>> = Object.freeze({
   }),
   mustToDate: S(['string', 'string'], (ctx, [f, s]) => toDate(ctx, str(f), str(s))),
   unixEpoch: S(['time.Time'], (ctx, [d]) => produced(ctx, String(time(d).sec))),
-
-  // URLs
-  urlParse: S(['string'], (ctx, [v]) => urlParse(ctx, str(v))),
-  urlJoin: S(['map[string]interface {}'], (ctx, [d]) => urlJoin(ctx, d ?? null)),
 });
 
 function dateModify(ctx: FuncContext, f: GoString, t: GoTime, must: boolean): GoTime {
