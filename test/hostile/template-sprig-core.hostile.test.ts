@@ -8,6 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { EvalError, TEMPLATE_LIMITS, TemplateBudget } from '../../src/template/budget.js';
 import { SPRIG_CORE } from '../../src/template/sprig-core.js';
+import fc from 'fast-check';
+import { RE2JS } from 're2js';
+import { estimateProgramSize } from '../../src/template/sprig-core/regex.js';
 import { type FuncContext, FuncError, GoInt, GoMap, GoSlice, type GoValue } from '../../src/template/values.js';
 
 const int = (n: number | bigint) => new GoInt(BigInt(n));
@@ -146,7 +149,40 @@ describe('regex: RE2 semantics, linear time, charged before matching', () => {
   });
   it('huge repetition counts are Go syntax errors (FuncError), not memory', () => {
     expect(() => call(ctxFor(), 'mustRegexFind', 'a{1001}', 'a')).toThrow(/invalid repeat count/);
-    expect(() => call(ctxFor(), 'regexFind', '((a{1000}){1000}){1000}', 'a')).toThrow(FuncError);
+    // Nested past Go's limit: refused by the size charged before compiling (a value failure either way).
+    expect(() => call(ctxFor(), 'regexFind', '((a{1000}){1000}){1000}', 'a')).toThrow(EvalError);
+    expect(() => call(ctxFor(), 'regexFind', '((a{100}){100})', 'a')).toThrow(/invalid repeat count/);
+  });
+  it('a pattern that expands to a huge program is refused before re2js compiles it', () => {
+    const { error, budget } = refused((ctx) => call(ctx, 'regexMatch', 'a{1000}'.repeat(60), 'a'));
+    expect(error).toBeInstanceOf(EvalError);
+    expect(budget.scanned).toBeGreaterThan(TEMPLATE_LIMITS.scanned);
+  });
+  it('the size estimate charged before compiling is never below the compiled program', () => {
+    const patterns = ['a', 'abc', 'a{1000}', '(ab){3,7}', '[a-z]{2,}', '(?i)x(y|z)*w+', '\\pL{10}\\d?', '(a|b|c){1,100}', '\\Qa.b\\E{5}', '[[:alpha:]]{50}', '((a{10}){10}){9}', '(?:x{2}){500}', '.{1000}'];
+    for (const p of patterns) {
+      const size = RE2JS.compile(p).programSize();
+      expect(estimateProgramSize(p), p).toBeGreaterThanOrEqual(size);
+    }
+  });
+  it('the estimate bounds the program for 3000 generated patterns', () => {
+    const piece = fc.constantFrom('a', 'b', '(', ')', '(?:', '|', '*', '+', '?', '{2}', '{3,}', '{1,5}', '{20}', '[a-c]', '[^x]', '\\d', '\\pL', '.', '^', '$', '\\Qxy\\E', '(?i)');
+    let compiled = 0;
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }), (parts) => {
+        const p = parts.join('');
+        let size: number;
+        try {
+          size = RE2JS.compile(p).programSize();
+        } catch {
+          return;
+        }
+        compiled++;
+        expect(estimateProgramSize(p), p).toBeGreaterThanOrEqual(size);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(compiled).toBeGreaterThan(300);
   });
   it('Go 1.19 syntax: no (?<name>), no lookbehind, POSIX classes work', () => {
     expect(() => call(ctxFor(), 'mustRegexFind', '(?<n>a)', 'a')).toThrow(/invalid or unsupported Perl syntax/);
@@ -156,6 +192,23 @@ describe('regex: RE2 semantics, linear time, charged before matching', () => {
   it('many matches are charged as steps: a value full of matches is stopped', () => {
     const { error } = refused((ctx) => call(ctx, 'regexReplaceAll', 'a', 'a'.repeat(400_000), '$0$0$0$0'));
     expect(error).toBeInstanceOf(EvalError);
+  });
+});
+
+describe('semver and url parse attacker strings in linear time, charged', () => {
+  it('a long constraint or version is charged by its length and refused when too long', () => {
+    const { error } = refused((ctx) => call(ctx, 'semverCompare', '>= 1.0.0 '.repeat(50_000), '1.0.0'));
+    expect(error).toBeInstanceOf(EvalError);
+    refused((ctx) => call(ctx, 'semver', '1'.repeat(1_000_000)));
+  });
+  it('urlParse and urlJoin of long values are charged before they build anything', () => {
+    refused((ctx) => call(ctx, 'urlParse', 'http://h/' + '%41'.repeat(300_000)));
+  });
+  it('toJson of a large non-ASCII string is charged by its exact size, not refused', () => {
+    const s = Buffer.from('é'.repeat(200_000), 'utf8').toString('latin1');
+    const b = new TemplateBudget();
+    expect((call(ctxFor(b), 'toJson', s) as string).length).toBe(s.length + 2);
+    expect(b.bytes).toBe(s.length + 2);
   });
 });
 

@@ -36,6 +36,12 @@ const ELEM = 16;
 
 const v0 = (v: GoValue | undefined): GoValue => (v === undefined || v === MISSING ? null : v);
 
+/** Charges the parse of a string operand (cast's conversions read it whole). */
+function scanned(ctx: FuncContext, v: GoValue): GoValue {
+  if (typeof v === 'string') ctx.budget.scan(v.length);
+  return v;
+}
+
 function chargeElems(ctx: FuncContext, n: number): void {
   ctx.budget.produce(n * ELEM);
   for (let k = 0; k < n; k += 64) ctx.budget.step();
@@ -44,6 +50,18 @@ function chargeElems(ctx: FuncContext, n: number): void {
 function newList(ctx: FuncContext, items: GoValue[]): GoSlice {
   chargeElems(ctx, items.length);
   return new GoSlice(items, '[]interface {}');
+}
+
+/** A list made from `items` (already charged for, as `n` elements, before it was built). */
+function builtList(items: GoValue[]): GoSlice {
+  return new GoSlice(items, '[]interface {}');
+}
+
+/** The items of a slice argument, charged as the copy about to be made of them (+ extra). */
+function copyOf(ctx: FuncContext, v: GoValue, what: (kind: string) => string, extra = 0): GoValue[] {
+  const items = listOf(v, what);
+  chargeElems(ctx, items.length + extra);
+  return items;
 }
 
 /** The items of a slice argument, or Sprig's error for another kind (nil: Go's nil dereference). */
@@ -302,20 +320,22 @@ export const DATA_FUNCS: Record<string, FuncSpec> = {
   // ---- conversion ----
   atoi: {
     params: ['string'],
-    fn: (_ctx, [s]) => {
+    fn: (ctx, [s]) => {
       const str = asStr(s);
+      ctx.budget.scan(str.length);
       // strconv.Atoi: base 10; a range error still gives the clamped value, a syntax error 0.
       const r = /^[+-]?\d+$/.test(str) ? parseIntGo(str, 10) : { v: 0n };
       return int(r.v);
     },
   },
-  int64: { params: ['interface {}'], fn: (_ctx, [v]) => int64(castInt64(v0(v))) },
-  int: { params: ['interface {}'], fn: (_ctx, [v]) => int(castInt64(v0(v))) },
-  float64: { params: ['interface {}'], fn: (_ctx, [v]) => float64(castFloat64(v0(v))) },
+  int64: { params: ['interface {}'], fn: (ctx, [v]) => int64(castInt64(scanned(ctx, v0(v)))) },
+  int: { params: ['interface {}'], fn: (ctx, [v]) => int(castInt64(scanned(ctx, v0(v)))) },
+  float64: { params: ['interface {}'], fn: (ctx, [v]) => float64(castFloat64(scanned(ctx, v0(v)))) },
   toDecimal: {
     params: ['interface {}'],
     fn: (ctx, [v]) => {
       const s = chargedV(ctx, v0(v));
+      ctx.budget.scan(s.length);
       const r = parseIntGo(s, 8);
       return int64(r.err ? 0n : r.v);
     },
@@ -390,7 +410,7 @@ export const DATA_FUNCS: Record<string, FuncSpec> = {
   tuple: { params: [], variadic: 'interface {}', fn: (ctx, args) => newList(ctx, args.map(v0)) },
   compact: {
     params: ['interface {}'],
-    fn: (ctx, [l]) => newList(ctx, listOf(v0(l), (k) => `Cannot compact on type ${k}`).filter((x) => !isEmpty(x))),
+    fn: (ctx, [l]) => builtList(copyOf(ctx, v0(l), (k) => `Cannot compact on type ${k}`).filter((x) => !isEmpty(x))),
   },
   has: {
     params: ['interface {}', 'interface {}'],
@@ -409,7 +429,7 @@ export const DATA_FUNCS: Record<string, FuncSpec> = {
         const items = sliceItems(v0(l));
         if (!items) throw new FuncError(`Cannot concat type ${kind} as list`);
         chargeElems(ctx, items.length);
-        res.push(...items);
+        for (const x of items) res.push(x);
       }
       return res.length === 0 ? nilSlice() : new GoSlice(res);
     },
@@ -537,13 +557,13 @@ function goMin(a: number, b: number): number {
 
 twin(DATA_FUNCS, 'push', {
   params: ['interface {}', 'interface {}'],
-  fn: (ctx, [l, v]) => newList(ctx, [...listOf(v0(l), (k) => `Cannot push on type ${k}`), v0(v)]),
+  fn: (ctx, [l, v]) => builtList([...copyOf(ctx, v0(l), (k) => `Cannot push on type ${k}`, 1), v0(v)]),
 });
 DATA_FUNCS.append = DATA_FUNCS.push!;
 DATA_FUNCS.mustAppend = DATA_FUNCS.push!;
 twin(DATA_FUNCS, 'prepend', {
   params: ['interface {}', 'interface {}'],
-  fn: (ctx, [l, v]) => newList(ctx, [v0(v), ...listOf(v0(l), (k) => `Cannot prepend on type ${k}`)]),
+  fn: (ctx, [l, v]) => builtList([v0(v), ...copyOf(ctx, v0(l), (k) => `Cannot prepend on type ${k}`, 1)]),
 });
 twin(DATA_FUNCS, 'chunk', {
   params: ['int', 'interface {}'],
@@ -588,39 +608,40 @@ twin(DATA_FUNCS, 'first', {
 twin(DATA_FUNCS, 'rest', {
   params: ['interface {}'],
   fn: (ctx, [l]) => {
-    const items = listOf(v0(l), (k) => `Cannot find rest on type ${k}`);
-    return items.length === 0 ? nilSlice() : newList(ctx, items.slice(1));
+    const items = copyOf(ctx, v0(l), (k) => `Cannot find rest on type ${k}`);
+    return items.length === 0 ? nilSlice() : builtList(items.slice(1));
   },
 });
 twin(DATA_FUNCS, 'initial', {
   params: ['interface {}'],
   fn: (ctx, [l]) => {
-    const items = listOf(v0(l), (k) => `Cannot find initial on type ${k}`);
-    return items.length === 0 ? nilSlice() : newList(ctx, items.slice(0, -1));
+    const items = copyOf(ctx, v0(l), (k) => `Cannot find initial on type ${k}`);
+    return items.length === 0 ? nilSlice() : builtList(items.slice(0, -1));
   },
 });
 twin(DATA_FUNCS, 'reverse', {
   params: ['interface {}'],
-  fn: (ctx, [l]) => newList(ctx, [...listOf(v0(l), (k) => `Cannot find reverse on type ${k}`)].reverse()),
+  fn: (ctx, [l]) => builtList([...copyOf(ctx, v0(l), (k) => `Cannot find reverse on type ${k}`)].reverse()),
 });
 DATA_FUNCS.mustCompact = DATA_FUNCS.compact!;
 DATA_FUNCS.mustHas = DATA_FUNCS.has!;
 twin(DATA_FUNCS, 'uniq', {
   params: ['interface {}'],
   fn: (ctx, [l]) => {
-    const items = listOf(v0(l), (k) => `Cannot find uniq on type ${k}`);
+    const items = copyOf(ctx, v0(l), (k) => `Cannot find uniq on type ${k}`);
     const dest: GoValue[] = [];
     // Quadratic, as Sprig's is: each comparison is a step.
     for (const x of items) if (!inList(ctx, dest, x)) dest.push(x);
-    return newList(ctx, dest);
+    return builtList(dest);
   },
 });
 twin(DATA_FUNCS, 'without', {
   params: ['interface {}'],
   variadic: 'interface {}',
   fn: (ctx, [l, ...omit]) => {
-    const items = listOf(v0(l), (k) => `Cannot find without on type ${k}`);
-    return newList(ctx, items.filter((x) => !inList(ctx, omit.map(v0), x)));
+    const items = copyOf(ctx, v0(l), (k) => `Cannot find without on type ${k}`);
+    const drop = omit.map(v0);
+    return builtList(items.filter((x) => !inList(ctx, drop, x)));
   },
 });
 twin(DATA_FUNCS, 'slice', {

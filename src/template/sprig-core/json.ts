@@ -45,6 +45,27 @@ function encodeString(s: GoString, html: boolean): string {
   return out + '"';
 }
 
+/** The exact length encodeString will produce, counted before it builds anything. */
+function encodedLength(s: GoString, html: boolean): number {
+  let n = 2;
+  const buf = Buffer.from(s, 'latin1');
+  for (let i = 0; i < buf.length; ) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      i++;
+      if (b >= 0x20 && b !== 0x22 && b !== 0x5c && (!html || (b !== 0x3c && b !== 0x3e && b !== 0x26))) n += 1;
+      else if (b === 0x22 || b === 0x5c || b === 10 || b === 13 || b === 9) n += 2;
+      else n += 6;
+      continue;
+    }
+    const r = decodeRune(buf, i);
+    // An invalid byte becomes \ufffd, U+2028/2029 their escapes, any other rune its own bytes.
+    n += (r.rune === 0xfffd && r.size === 1) || r.rune === 0x2028 || r.rune === 0x2029 ? 6 : r.size;
+    i += r.size;
+  }
+  return n;
+}
+
 interface Enc {
   ctx: FuncContext;
   html: boolean;
@@ -62,7 +83,8 @@ function encode(e: Enc, v: GoValue, parts: string[], depth: number): void {
   if (depth > MAX_JSON_DEPTH) throw new FuncError(`json: unsupported value: nested deeper than ${MAX_JSON_DEPTH}`);
   if (v === null || v === MISSING) return write(e, parts, 'null');
   if (typeof v === 'string') {
-    e.ctx.budget.reserve(v.length * 6 + 2);
+    e.ctx.budget.scan(v.length);
+    e.ctx.budget.reserve(encodedLength(v, e.html));
     return write(e, parts, encodeString(v, e.html));
   }
   if (typeof v === 'boolean') return write(e, parts, v ? 'true' : 'false');
@@ -96,7 +118,8 @@ function encode(e: Enc, v: GoValue, parts: string[], depth: number): void {
     e.ctx.budget.step(Math.ceil(keys.length / 8) || 1);
     keys.forEach((k, n) => {
       write(e, parts, (n ? ',' : '') + nl(depth + 1));
-      e.ctx.budget.reserve(k.length * 6 + 4);
+      e.ctx.budget.scan(k.length);
+      e.ctx.budget.reserve(encodedLength(k, e.html) + 2);
       write(e, parts, encodeString(k, e.html) + (e.indent ? ': ' : ':'));
       encode(e, v.entries.get(k)!, parts, depth + 1);
     });

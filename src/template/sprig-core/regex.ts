@@ -48,16 +48,91 @@ function goSyntaxCheck(expr: string): void {
 }
 class SyntaxErr extends Error {}
 
+/**
+ * An upper bound of the compiled program's size, from the pattern alone and in linear time:
+ * each atom counts 1 (a class or escape too), a group its contents, a repetition {n,m} its
+ * operand times max(n, m) (+1), * + ? one more. Compiling costs time per instruction (up to
+ * ~10 us measured), so this is charged before re2js expands the repetitions.
+ */
+export function estimateProgramSize(expr: string): number {
+  const stack: number[][] = [[0]]; // per open group: the sizes of its atoms, the last is the one a quantifier applies to
+  let last = 0; // size of the last atom at this level
+  const top = () => stack[stack.length - 1]!;
+  const add = (n: number) => {
+    top().push(n);
+    last = n;
+  };
+  for (let k = 0; k < expr.length; k++) {
+    const c = expr[k]!;
+    if (c === '\\') {
+      if (expr[k + 1] === 'Q') {
+        const end = expr.indexOf('\\E', k + 2);
+        const lit = end < 0 ? expr.length - k - 2 : end - k - 2;
+        for (let j = 0; j < lit; j++) add(1);
+        k = end < 0 ? expr.length : end + 1;
+        continue;
+      }
+      if ((expr[k + 1] === 'p' || expr[k + 1] === 'P') && expr[k + 2] === '{') {
+        const end = expr.indexOf('}', k);
+        k = end < 0 ? expr.length : end;
+      } else k++;
+      add(1);
+    } else if (c === '[') {
+      let j = k + 1;
+      if (expr[j] === '^') j++;
+      if (expr[j] === ']') j++;
+      for (; j < expr.length && expr[j] !== ']'; j++) {
+        if (expr[j] === '\\') j++;
+        else if (expr[j] === '[' && expr[j + 1] === ':') {
+          const end = expr.indexOf(':]', j + 2);
+          if (end >= 0) j = end + 1;
+        }
+      }
+      k = j;
+      add(1);
+    } else if (c === '(') {
+      stack.push([0]);
+      last = 0;
+    } else if (c === ')') {
+      const g = stack.length > 1 ? stack.pop()! : [0];
+      add(g.reduce((a, b) => a + b, 0) + 2);
+    } else if (c === '|') {
+      top().push(1);
+      last = 0;
+    } else if (c === '*' || c === '+' || c === '?') {
+      top().push(1);
+    } else if (c === '{') {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(expr.slice(k, k + 24));
+      if (!m) {
+        add(1);
+        continue;
+      }
+      const times = Math.max(Number(m[1]), m[3] ? Number(m[3]) : m[2] ? Number(m[1]) + 1 : 1, 1);
+      // The operand is counted once already: add the other copies (capped: a bound, not a count).
+      const more = Math.min(last * (times - 1) + 1, 1e9);
+      top().push(more);
+      last += more;
+      k += m[0].length - 1;
+    } else add(1);
+  }
+  let total = 0;
+  for (const g of stack) for (const n of g) total += n;
+  // Alternations and loops compile to split instructions, captures to two saves, the program to a start and a match.
+  return Math.min(total * 2 + 4, 1e9);
+}
+
+/** Compile time per estimated instruction, in scan units (~10 us measured at ~16 ns per unit). */
+const COMPILE_UNITS_PER_INST = 160;
+
 /** Compiles a Go pattern (a Go byte string), charging its size; throws Go's error text as FuncError. */
 function compile(ctx: FuncContext, expr: GoString, mustForm: boolean): Compiled {
-  ctx.budget.scan(expr.length * 16 + 64);
+  ctx.budget.scan(expr.length + 64 + estimateProgramSize(expr) * COMPILE_UNITS_PER_INST);
   let msg: string | undefined;
   try {
     goSyntaxCheck(expr);
     // re2js reads a JS string; the pattern's UTF-8 becomes code points (Go reads runes too).
     const p = RE2JS.compile(Buffer.from(expr, 'latin1').toString('utf8'));
     const size = p.programSize();
-    ctx.budget.scan(size * 16);
     return { re: p.re2(), size, groups: p.groupCount(), names: p.namedGroups() };
   } catch (e) {
     if (e instanceof Error && (e instanceof SyntaxErr || e.constructor.name.startsWith('RE2JS'))) msg = e.message;

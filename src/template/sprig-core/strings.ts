@@ -513,7 +513,8 @@ function camelCaseToLowerCase(s: GoString, connector: number): GoString {
 function quoted(ctx: FuncContext, v: GoValue, single: boolean): GoString {
   const s = strval(ctx, v);
   ctx.budget.scan(s.length);
-  return made(ctx, s.length * 10 + 2, () => (single ? "'" + s + "'" : quoteGo(s)));
+  // strconv.Quote writes at most 4 bytes per input byte (\xNN), plus the quotes.
+  return made(ctx, s.length * 4 + 2, () => (single ? "'" + s + "'" : quoteGo(s)));
 }
 
 /** Sprig's strslice (toStrings). */
@@ -584,7 +585,7 @@ export const STRING_FUNCS: Record<string, FuncSpec> = {
     fn: (ctx, [w, v]) => {
       const width = i(w);
       if (width < 4) return s(v);
-      return made(ctx, width, () => abbreviateFull(s(v), 0, width));
+      return made(ctx, Math.min(width, s(v).length), () => abbreviateFull(s(v), 0, width));
     },
   },
   abbrevboth: {
@@ -592,7 +593,7 @@ export const STRING_FUNCS: Record<string, FuncSpec> = {
     fn: (ctx, [l, r, v]) => {
       const [left, right] = [i(l), i(r)];
       if (right < 4 || (left > 0 && right < 7)) return s(v);
-      return made(ctx, right, () => abbreviateFull(s(v), left, right));
+      return made(ctx, Math.min(right, s(v).length), () => abbreviateFull(s(v), left, right));
     },
   },
   trunc: {
