@@ -38,7 +38,7 @@ import { EvalError, MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget, TemplateE
 import { check, execute } from './template/exec.js';
 import { FUNCS } from './template/functions.js';
 import { parse, type Tree } from './template/parse.js';
-import { GoMap, fromUtf8, type FuncContext, type GoValue } from './template/values.js';
+import { GoMap, fromUtf8, toUtf8, type FuncContext, type GoValue } from './template/values.js';
 
 export { MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget };
 
@@ -65,7 +65,7 @@ export function parseTemplate(item: string, source: string, counter: ParseCounte
     check(item, src, trees);
     return { item, source: src, trees };
   } catch (e) {
-    if (e instanceof TemplateError) throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${item}"]: ${e.message}`, { hint: HINT });
+    if (e instanceof TemplateError) throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${item}"]: ${toUtf8(e.message.length > MAX_MESSAGE ? e.message.slice(0, MAX_MESSAGE) + '...' : e.message)}`, { hint: HINT });
     if (e instanceof RangeError) throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${item}"]: the template nests too deeply`, { hint: HINT });
     throw e;
   }
@@ -74,8 +74,25 @@ export function parseTemplate(item: string, source: string, counter: ParseCounte
 /** What functions may reach besides the budget: the clock and randomness (tests pin them). */
 export type TemplateEnv = Partial<Omit<FuncContext, 'budget'>>;
 
-function valueError(item: string, e: Error): SealedSecretsError {
-  return new SealedSecretsError('ERR_VALUE', `template.data["${item}"]: ${e instanceof EvalError ? e.message : 'the value is too large to render'}`, {
+/** Messages are cut to this many bytes. */
+const MAX_MESSAGE = 2048;
+
+/**
+ * Go's messages can quote what they were given ("range can't iterate over %v", fail's text).
+ * ERR_VALUE reaches only the Secret's annotation, but even there a value is named, not quoted:
+ * every value of 4 bytes or more is replaced by <a value>.
+ */
+function redact(msg: string, data: ReadonlyMap<string, Buffer>): string {
+  if (msg.length > MAX_MESSAGE) msg = msg.slice(0, MAX_MESSAGE) + '...';
+  const values = [...data.values()].filter((v) => v.length >= 4).map((v) => v.toString('latin1'));
+  // Longest first, so a value inside another is not left half-replaced.
+  values.sort((a, b) => b.length - a.length);
+  for (const v of values) if (msg.includes(v)) msg = msg.split(v).join('<a value>');
+  return msg;
+}
+
+function valueError(item: string, e: Error, data: ReadonlyMap<string, Buffer> = new Map()): SealedSecretsError {
+  return new SealedSecretsError('ERR_VALUE', `template.data["${item}"]: ${e instanceof EvalError ? toUtf8(redact(e.message, data)) : 'the value is too large to render'}`, {
     hint: 'this depends on the values: fix the template or the sealed values',
   });
 }
@@ -96,7 +113,7 @@ export function renderParsed(t: ParsedTemplate, data: ReadonlyMap<string, Buffer
     if (r.over) throw new EvalError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
     return Buffer.from(r.output, 'latin1');
   } catch (e) {
-    if (e instanceof EvalError || e instanceof RangeError) throw valueError(t.item, e);
+    if (e instanceof EvalError || e instanceof RangeError) throw valueError(t.item, e, data);
     throw e;
   }
 }

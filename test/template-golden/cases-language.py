@@ -179,7 +179,7 @@ c("decl only","{{ $x := 1 }}")
 c("range decl output","{{ $x := list 1 2 }}{{ range $x }}{{ . }}{{ end }}")
 c("multiple defines","{{ define \"a\" }}A{{ end }}{{ define \"b\" }}B{{ template \"a\" }}{{ end }}{{ template \"b\" }}")
 c("redefine","{{ define \"a\" }}A{{ end }}{{ define \"a\" }}B{{ end }}{{ template \"a\" }}")
-STATIC=['big int', 'int overflow', 'nil alone', 'field on nil', 'non-function args', 'pipe non-function', 'if zero', 'template undefined', 'lt no args', 'func as arg', 'wrong args', 'wrong args pipe', 'wrong arg type literal', 'var assign undefined']
+STATIC=['big int', 'int overflow', 'nil alone', 'field on nil', 'non-function args', 'pipe non-function', 'if zero', 'template undefined', 'lt no args', 'func as arg', 'wrong args', 'wrong args pipe', 'wrong arg type literal']
 for x in cases:
     if x['name'] in STATIC: x['static']=True
     if x['name']=='template self': x['loose']=True
