@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { TemplateBudget } from './budget.js';
 import { formatValue } from './fmt.js';
 import { SPRIG_CORE } from './sprig-core.js';
-import { type FuncContext, FuncError, GoFloat, GoInt, GoMap, GoObject, GoSlice, type GoParam, type GoString, type GoValue, MISSING, fromUtf8 } from './values.js';
+import { type FuncContext, FuncError, GoFloat, GoInt, GoMap, GoObject, GoSlice, type GoParam, type GoString, type GoValue, MISSING, fromUtf8, toUtf8 } from './values.js';
 
 interface Case {
   name: string;
@@ -197,7 +197,8 @@ describe('SPRIG-CORE against Go + Sprig 3.2.3 (test/template-golden/expected/spr
       const got = render(c);
       if (want.error !== undefined) {
         expect(got.err, `Go fails with: ${want.error}`).toBeDefined();
-        expect(want.error.endsWith(got.err!), `Go: ${want.error}\nours: ${got.err}`).toBe(true);
+        // A FuncError's message is a Go string (bytes); the golden file holds Go's text as UTF-8.
+        expect(want.error.endsWith(toUtf8(got.err!)), `Go: ${want.error}\nours: ${toUtf8(got.err!)}`).toBe(true);
       } else {
         expect(got.err).toBeUndefined();
         expect(got.out!.toString('latin1')).toBe(Buffer.from(want.output_b64, 'base64').toString('latin1'));

@@ -571,22 +571,28 @@ twin(DATA_FUNCS, 'chunk', {
     const items = listOf(v0(l), (k) => `Cannot chunk type ${k}`);
     const size = asInt(sz);
     const len = items.length;
-    if (size <= 0) {
-      if (size === 0) throw new FuncError('runtime error: integer divide by zero');
-      throw new FuncError('runtime error: makeslice: len out of range');
-    }
-    const cs = Math.floor((len - 1) / size) + 1;
-    if (cs <= 0) throw new FuncError(cs === 0 ? 'runtime error: makeslice: len out of range' : 'runtime error: makeslice: len out of range');
+    // Sprig computes the chunk count in float64: int(math.Floor(float64(l-1)/float64(size)) + 1).
+    const f = Math.floor((len - 1) / size) + 1;
+    const cs = Number.isFinite(f) ? f : -1; // int(±Inf or NaN) is math.MinInt64 on amd64
+    const makeslice = () => new FuncError('runtime error: makeslice: len out of range');
+    if (cs < 0) throw makeslice();
     chargeElems(ctx, cs + len);
     const out: GoValue[] = [];
     for (let c = 0; c < cs; c++) {
       let clen = size;
       if (c === cs - 1) {
-        clen = len % size;
+        // int(math.Floor(math.Mod(float64(l), float64(size)))), 0 meaning a full chunk.
+        clen = Math.floor(len % size);
         if (clen === 0) clen = size;
       }
-      if (c * size + clen > len) throw new FuncError(`reflect: slice index out of range`);
-      out.push(new GoSlice(items.slice(c * size, c * size + clen)));
+      if (clen < 0) throw makeslice();
+      const chunk: GoValue[] = [];
+      for (let j = 0; j < clen; j++) {
+        const ix = c * size + j;
+        if (ix < 0 || ix >= len) throw new FuncError('reflect: slice index out of range');
+        chunk.push(items[ix]!);
+      }
+      out.push(new GoSlice(chunk));
     }
     return new GoSlice(out, '[][]interface {}');
   },

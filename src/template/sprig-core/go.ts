@@ -360,7 +360,8 @@ export function parseFloatGo(s: string): number | undefined {
   if (body === 'nan') return NaN;
   let t = body;
   if (t.includes('_')) {
-    if (!/^0[xob]/.test(t) || !underscoreOK(t)) return undefined;
+    // Underscores only between digits (or after a base prefix), as Go's readFloat checks.
+    if (!underscoreOK(t)) return undefined;
     t = t.replaceAll('_', '');
   }
   let v: number;

@@ -335,8 +335,8 @@ function toCamelCase(s: GoString): GoString {
     out.push(r0);
   }
   if (pos >= buf.length) {
-    if (size !== 0 && !isConnector(r0)) out.push(r0);
-    else if (size !== 0 && out.length === 0) out.push(r0);
+    // As xstrings does: the last rune read is written (again, when it was a connector).
+    if (size !== 0) out.push(r0);
     return fromRunes(out);
   }
   let r1: number;
