@@ -56,6 +56,18 @@ function queue(...bufs: Buffer[]): (n: number) => Buffer {
 const call = (name: string, ctx: FuncContext, ...args: GoValue[]): GoValue => SPRIG_EXTRA[name]!.fn(ctx, args);
 const int = (n: number | bigint, type: 'int' | 'int64' | 'int32' = 'int') => new GoInt(BigInt(n), type);
 
+describe('a library failure is Go\'s recovered panic: the call\'s error, never an exception out of the renderer', () => {
+  it('an unexpected exception becomes a FuncError with fixed words; budget stops pass through', () => {
+    const broken = ctxOf({
+      random: () => {
+        throw new TypeError('entropy source gone: s3cr3t');
+      },
+    });
+    expect(() => call('uuidv4', broken)).toThrow(new FuncError('uuidv4: internal error: TypeError'));
+    expect(() => call('randAlphaNum', ctxOf(), int(1n << 40n))).toThrow(/would produce more than/);
+  });
+});
+
 describe('hashes', () => {
   it('sha1sum, sha256sum and adler32sum give Go hash/adler32 and crypto outputs', () => {
     const ctx = ctxOf();

@@ -8,6 +8,7 @@
  * Every function charges ctx.budget before it allocates; the expensive ones (bcrypt,
  * derivePassword, key generation, certificates) declare their cost first (crypto.ts heavy()).
  */
+import { EvalError } from './budget.js';
 import { type FuncContext, FuncError, type FuncSpec, type GoString, type GoValue, GoInt } from './values.js';
 import { adler32sum, bcrypt, decryptAES, derivePassword, encryptAES, hashHex, htpasswd } from './sprig-extra/crypto.js';
 import { cryptoRandom, randBytes, randInt, shuffle, uuidv4 } from './sprig-extra/random.js';
@@ -114,7 +115,7 @@ function parseInt64(s: GoString): bigint {
 
 const S = (params: FuncSpec['params'], fn: FuncSpec['fn'], variadic?: FuncSpec['variadic']): FuncSpec => (variadic ? { params, variadic, fn } : { params, fn });
 
-export const SPRIG_EXTRA: Readonly<Record<string, FuncSpec>> = Object.freeze({
+const TABLE: Record<string, FuncSpec> = {
   hello: S([], (ctx) => produced(ctx, 'Hello!')),
 
   // Hashes and crypto
@@ -185,7 +186,27 @@ export const SPRIG_EXTRA: Readonly<Record<string, FuncSpec>> = Object.freeze({
   }),
   mustToDate: S(['string', 'string'], (ctx, [f, s]) => toDate(ctx, str(f), str(s))),
   unixEpoch: S(['time.Time'], (ctx, [d]) => produced(ctx, String(time(d).sec))),
-});
+};
+
+/**
+ * As Go's text/template recovers a panic in a function and reports it as the call's error,
+ * anything but Go's error result, a budget stop or a RangeError (which the engine turns into
+ * one) becomes a FuncError here: an ERR_VALUE, never an exception out of the renderer. The
+ * message is fixed (the library's own words), never a value.
+ */
+function guarded(name: string, spec: FuncSpec): FuncSpec {
+  const fn: FuncSpec['fn'] = (ctx, args) => {
+    try {
+      return spec.fn(ctx, args);
+    } catch (e) {
+      if (e instanceof FuncError || e instanceof EvalError || e instanceof RangeError) throw e;
+      throw new FuncError(`${name}: internal error: ${e instanceof Error ? e.constructor.name : 'exception'}`);
+    }
+  };
+  return { ...spec, fn };
+}
+
+export const SPRIG_EXTRA: Readonly<Record<string, FuncSpec>> = Object.freeze(Object.fromEntries(Object.entries(TABLE).map(([k, v]) => [k, guarded(k, v)])));
 
 function dateModify(ctx: FuncContext, f: GoString, t: GoTime, must: boolean): GoTime {
   ctx.budget.scan(f.length);

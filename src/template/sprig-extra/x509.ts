@@ -500,7 +500,13 @@ function certAndKey(ctx: FuncContext, t: Template, signee: PrivKey, signer: Sign
     spki,
     tlv(0xa3, seq(...exts)),
   );
-  const signature = nodeSign(hash, tbs, signingKey);
+  let signature: Buffer;
+  try {
+    signature = nodeSign(hash, tbs, signingKey);
+  } catch {
+    // A key too small for its digest (RSA under 62 bytes with SHA-256), as Go's SignPKCS1v15 refuses it.
+    throw new FuncError('error creating certificate: crypto/rsa: message too long for RSA public key size');
+  }
   const cert = seq(tbs, alg, bitString(signature));
   const out = new GoCertificate(pemEncode('CERTIFICATE', cert), pemForKey(signee));
   ctx.budget.produce(out.cert.length + out.key.length);
