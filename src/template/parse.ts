@@ -71,12 +71,22 @@ export function lex(input: string, counter: { actions: number }): Item[] {
   };
   const next = (): number => {
     if (pos >= input.length) return -1;
+    const c = input.charCodeAt(pos);
+    if (c < 0x80) {
+      pos++;
+      if (c === 10) line++;
+      return c;
+    }
     const [r, size] = decodeRune(input, pos);
     pos += size;
     if (r === 10) line++;
     return r;
   };
-  const peek = (): number => (pos >= input.length ? -1 : decodeRune(input, pos)[0]);
+  const peek = (): number => {
+    if (pos >= input.length) return -1;
+    const c = input.charCodeAt(pos);
+    return c < 0x80 ? c : decodeRune(input, pos)[0];
+  };
   let lastSize = 0;
   const nextT = (): number => {
     const p = pos;
@@ -235,23 +245,33 @@ export function lex(input: string, counter: { actions: number }): Item[] {
         if (nextT() !== 61) return fail('expected :=');
         emit('declare');
       } else if (r === 124) emit('pipe');
-      else if (r === 34) {
+      else if (r === 34 || r === 39) {
+        // A quoted string or char constant: scanned by byte (its delimiters are ASCII; UTF-8
+        // continuation bytes never are), which keeps long literals linear and cheap.
+        let j = pos;
+        const run = r === 34 ? STRING_RUN : CHAR_RUN;
         for (;;) {
-          const c = nextT();
+          run.lastIndex = j;
+          run.exec(input);
+          j = run.lastIndex;
+          if (j >= input.length) return fail(r === 34 ? 'unterminated quoted string' : 'unterminated character constant');
+          const c = input.charCodeAt(j);
           if (c === 92) {
-            const d = nextT();
-            if (d !== -1 && d !== 10) continue;
+            if (j + 1 >= input.length || input.charCodeAt(j + 1) === 10) return fail(r === 34 ? 'unterminated quoted string' : 'unterminated character constant');
+            j += 2;
+            continue;
           }
-          if (c === 92 || c === -1 || c === 10) return fail('unterminated quoted string');
-          if (c === 34) break;
+          if (c === 10) return fail(r === 34 ? 'unterminated quoted string' : 'unterminated character constant');
+          j++;
+          if (c === r) break;
         }
-        emit('string');
+        pos = j;
+        emit(r === 34 ? 'string' : 'charConstant');
       } else if (r === 96) {
-        for (;;) {
-          const c = nextT();
-          if (c === -1) return fail('unterminated raw quoted string');
-          if (c === 96) break;
-        }
+        const j = input.indexOf('`', pos);
+        if (j < 0) return fail('unterminated raw quoted string');
+        line += count(input, pos, j + 1);
+        pos = j + 1;
         emit('rawString');
       } else if (r === 36 || r === 46 && !(pos < input.length && input.charCodeAt(pos) >= 48 && input.charCodeAt(pos) <= 57)) {
         // $variable or .field
@@ -261,6 +281,9 @@ export function lex(input: string, counter: { actions: number }): Item[] {
           continue;
         }
         let c: number;
+        ASCII_WORD.lastIndex = pos;
+        ASCII_WORD.exec(input);
+        pos = ASCII_WORD.lastIndex;
         for (;;) {
           c = nextT();
           if (!isAlphaNumeric(c)) {
@@ -270,17 +293,6 @@ export function lex(input: string, counter: { actions: number }): Item[] {
         }
         if (!atTerminator()) return fail(`bad character ${hexRune(c)}`);
         emit(typ);
-      } else if (r === 39) {
-        for (;;) {
-          const c = nextT();
-          if (c === 92) {
-            const d = nextT();
-            if (d !== -1 && d !== 10) continue;
-          }
-          if (c === 92 || c === -1 || c === 10) return fail('unterminated character constant');
-          if (c === 39) break;
-        }
-        emit('charConstant');
       } else if (r === 46 || r === 43 || r === 45 || (r >= 48 && r <= 57)) {
         backup();
         if (!scanNumber()) return fail(`bad number syntax: ${goQuote(input.slice(start, pos))}`);
@@ -291,6 +303,9 @@ export function lex(input: string, counter: { actions: number }): Item[] {
         } else emit('number');
       } else if (isAlphaNumeric(r)) {
         let c: number;
+        ASCII_WORD.lastIndex = pos;
+        ASCII_WORD.exec(input);
+        pos = ASCII_WORD.lastIndex;
         for (;;) {
           c = nextT();
           if (!isAlphaNumeric(c)) {
@@ -316,10 +331,21 @@ export function lex(input: string, counter: { actions: number }): Item[] {
   }
 }
 
+/** Runs of bytes that cannot end or escape a quoted string / char constant (a sticky regex: V8 scans them natively). */
+const ASCII_WORD = /[A-Za-z0-9_]*/y;
+const STRING_RUN = /[^"\\\n]*/y;
+const CHAR_RUN = /[^'\\\n]*/y;
+
 function count(s: string, from: number, to: number): number {
   // A bounded scan: indexOf would look past `to` to the end of the input (quadratic over many actions).
+  if (to - from < 64) {
+    let n = 0;
+    for (let i = from; i < to; i++) if (s.charCodeAt(i) === 10) n++;
+    return n;
+  }
+  const part = s.slice(from, to);
   let n = 0;
-  for (let i = from; i < to; i++) if (s.charCodeAt(i) === 10) n++;
+  for (let i = part.indexOf('\n'); i >= 0; i = part.indexOf('\n', i + 1)) n++;
   return n;
 }
 
@@ -540,6 +566,8 @@ function unquoteChar(s: string, quote: string): [number, string, boolean] {
 function unquote(tok: string): string {
   if (tok[0] === '`') return tok.slice(1, -1).replace(/\r/g, '');
   let s = tok.slice(1, -1);
+  // No escapes: the bytes are the string (the lexer has refused newlines and bare quotes).
+  if (!s.includes('\\')) return s;
   let out = '';
   while (s.length > 0) {
     if (s[0] === '"' || s[0] === '\n') throw new TemplateError('invalid syntax');
