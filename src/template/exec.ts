@@ -269,6 +269,7 @@ class State {
     const first = cmd.args[0]!;
     switch (first.t) {
       case 'field':
+        this.at(first);
         return this.evalFieldChain(dot, dot, first, first.idents, cmd.args, final);
       case 'chain': {
         this.at(first);
@@ -316,7 +317,6 @@ class State {
   }
 
   evalFieldChain(dot: GoValue, receiver: GoValue, node: Arg, idents: string[], args: Arg[] | null, final: GoValue | undefined): GoValue {
-    this.at(node);
     const n = idents.length;
     for (let i = 0; i < n - 1; i++) receiver = this.evalField(dot, idents[i]!, node, null, undefined, receiver);
     return this.evalField(dot, idents[n - 1]!, node, args, final, receiver);
@@ -532,7 +532,9 @@ export function execute(env: ExecEnv, root: GoValue, maxOutput: number): ExecRes
   try {
     if (tree) s.walk(root, tree.root, out);
   } catch (e) {
-    if (e instanceof RangeError) throw new EvalError('the templates nest too deeply to render');
+    // The first failure is the one Go would report (what came after it ran on a stand-in).
+    if (e instanceof RangeError) throw s.failed ?? new EvalError('the templates nest too deeply to render');
+    if (e instanceof EvalError) throw s.failed ?? e;
     throw e;
   }
   return { output: out.parts.join(''), failed: s.failed, over: out.over };
