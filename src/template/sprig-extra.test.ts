@@ -9,6 +9,8 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs';
 import bcryptjs from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
+import { SealedSecretsError } from '../errors.js';
+import { renderTemplate } from '../template.js';
 import { TemplateBudget } from './budget.js';
 import { GoCertificate, GoTime, SPRIG_EXTRA } from './sprig-extra.js';
 import { durationString, formatTime, loadLocation, parseDuration, parseTime, UTC, LOCAL } from './sprig-extra/time.js';
@@ -389,3 +391,54 @@ function GOLDEN(name: string): string {
   if (!c || c.error !== undefined) throw new Error(`no golden output for ${name}`);
   return Buffer.from(c.output_b64 ?? '', 'base64').toString('latin1');
 }
+
+describe('through the template engine (renderTemplate, clock and randomness pinned)', () => {
+  const at = Date.UTC(2024, 6, 1, 12, 30, 45, 250);
+  let n = 0;
+  const env = { now: () => at, randomBytes: (k: number) => Buffer.alloc(k, ++n) };
+  const data = new Map([['pass', Buffer.from('s3cr3t-value')], ['zone', Buffer.from('Europe/Berlin')]]);
+  const render = (src: string, budget?: TemplateBudget) => renderTemplate('item', src, data, budget, env).toString('latin1');
+  const refusal = (src: string): SealedSecretsError => {
+    try {
+      render(src);
+    } catch (e) {
+      return e as SealedSecretsError;
+    }
+    throw new Error('rendered');
+  };
+
+  it('now, date, dateInZone with a zone from the values, and time methods', () => {
+    expect(render('{{ now | date "2006-01-02T15:04:05.000Z07:00" }}')).toBe('2024-07-01T12:30:45.250Z');
+    expect(render('{{ dateInZone "15:04 MST" now .zone }} {{ (now).Year }} {{ now | unixEpoch }} {{ (now.Add 86400000000000).Weekday }}')).toBe('14:30 CEST 2024 1719837045 Tuesday');
+    expect(render('{{ ago (dateModify "-90m" now) }} {{ durationRound (toDate "2006-01-02" "2023-07-01") }}')).toBe('1h30m0s 1y');
+  });
+
+  it('random values: lengths, alphabets and uuid shape', () => {
+    expect(render('{{ randAlphaNum 12 | len }} {{ randNumeric 5 | len }} {{ randBytes 9 | b64dec | len }}')).toBe('12 5 9');
+    expect(render('{{ uuidv4 }}')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(render('{{ $c := genSelfSignedCertWithKey "svc" (list "10.1.2.3") (list "svc.ns") 7 (genPrivateKey "ed25519") }}{{ $c.Cert | trunc 27 }}|{{ $c.Key | trunc 27 }}')).toBe('-----BEGIN CERTIFICATE-----|-----BEGIN PRIVATE KEY-----');
+  });
+
+  it('failures over the values are ERR_VALUE, and the annotation names no value', () => {
+    const e = refusal('{{ mustToDate "2006-01-02" .pass }}');
+    expect(e.code).toBe('ERR_VALUE');
+    expect(e.message).toContain('error calling mustToDate: parsing time "<a value>" as "2006-01-02"');
+    expect(e.message).not.toContain('s3cr3t');
+    expect(refusal('{{ decryptAES "k" .pass }}').code).toBe('ERR_VALUE');
+  });
+
+  it('expensive functions past the allowance are ERR_VALUE before they run', () => {
+    const start = performance.now();
+    const e = refusal('{{ range until 9 }}{{ bcrypt "x" | len }}{{ end }}');
+    expect(e.code).toBe('ERR_VALUE');
+    expect(e.message).toMatch(/more than 2000 ms on bcrypt/);
+    // Eight ran (about 1 s here), the ninth did not: well under what nine would take.
+    expect(performance.now() - start).toBeLessThan(8_000);
+  }, 20_000);
+
+  it('wrong literal argument types and counts are ERR_TEMPLATE, found before any value is read', () => {
+    expect(refusal('{{ date "2006" }}').code).toBe('ERR_TEMPLATE');
+    expect(refusal('{{ randAlphaNum "x" }}').code).toBe('ERR_TEMPLATE');
+    expect(refusal('{{ dateModify "1h" "not a time" }}').code).toBe('ERR_TEMPLATE');
+  });
+});
