@@ -189,6 +189,26 @@ const TABLE: Record<string, FuncSpec> = {
 };
 
 /**
+ * The functions that declare expensive work (TemplateBudget.heavy): a template that names
+ * none of them cannot spend the allowance. Whether one runs can depend on the values
+ * (`{{ if hasPrefix "a" .password }}{{ bcrypt "x" }}{{ end }}`), so where the templates name
+ * one, the time rendering takes carries up to the allowance's 2 s of value-dependent signal
+ * unless the caller pads it (see NOTES / SECURITY.md, "Timing").
+ */
+export const HEAVY_FUNCTIONS: ReadonlySet<string> = new Set([
+  'bcrypt',
+  'htpasswd',
+  'derivePassword',
+  'genPrivateKey',
+  'genCA',
+  'genCAWithKey',
+  'genSelfSignedCert',
+  'genSelfSignedCertWithKey',
+  'genSignedCert',
+  'genSignedCertWithKey',
+]);
+
+/**
  * As Go's text/template recovers a panic in a function and reports it as the call's error,
  * anything but Go's error result, a budget stop or a RangeError (which the engine turns into
  * one) becomes a FuncError here: an ERR_VALUE, never an exception out of the renderer. The
