@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { TemplateBudget } from './budget.js';
 import { formatValue } from './fmt.js';
 import { SPRIG_CORE } from './sprig-core.js';
+import { SPRIG_EXTRA } from './sprig-extra.js';
 import { type FuncContext, FuncError, GoFloat, GoInt, GoMap, GoObject, GoSlice, type GoParam, type GoString, type GoValue, MISSING, fromUtf8, toUtf8 } from './values.js';
 
 interface Case {
@@ -96,8 +97,9 @@ function convert(v: GoValue, p: GoParam): GoValue {
 }
 
 function call(ctx: FuncContext, name: string, args: GoValue[]): GoValue {
-  const spec = SPRIG_CORE[name];
-  if (!spec) throw new Error(`not a SPRIG-CORE function: ${name}`);
+  // SPRIG-EXTRA's functions only make values (dates) for SPRIG-CORE's to take.
+  const spec = SPRIG_CORE[name] ?? SPRIG_EXTRA[name];
+  if (!spec) throw new Error(`not a Sprig function: ${name}`);
   const conv = args.map((a, k) => convert(a, k < spec.params.length ? spec.params[k]! : spec.variadic!));
   if (conv.length < spec.params.length || (!spec.variadic && conv.length > spec.params.length)) throw new Error(`wrong number of args for ${name}`);
   return spec.fn(ctx, conv);
@@ -106,7 +108,7 @@ function call(ctx: FuncContext, name: string, args: GoValue[]): GoValue {
 function evaluate(ctx: FuncContext, src: string, data: GoMap): GoValue {
   const toks = lex(src);
   let pos = 0;
-  const operand = (): GoValue => {
+  const operand = (first = false): GoValue => {
     const t = toks[pos++]!;
     let v: GoValue;
     if (t === '(') {
@@ -124,7 +126,8 @@ function evaluate(ctx: FuncContext, src: string, data: GoMap): GoValue {
     while (toks[pos]?.startsWith('.') && (toks[pos - 1] === ')' || v instanceof GoObject)) {
       const f = toks[pos++]!.slice(1);
       if (v instanceof GoObject) {
-        const margs = toks[pos]?.startsWith('.') ? [] : args();
+        // Only a command's first word takes arguments (a method called with the rest of the command).
+        const margs = !first || toks[pos]?.startsWith('.') ? [] : args();
         const r = v.field(f, margs, ctx);
         if (r === undefined) throw new FuncError(`can't evaluate field ${f} in type ${v.type}`);
         v = r;
@@ -150,7 +153,7 @@ function evaluate(ctx: FuncContext, src: string, data: GoMap): GoValue {
       pos++;
       return call(ctx, t, [...args(), ...extra]);
     }
-    return operand();
+    return operand(true);
   };
   const pipeline = (): GoValue => {
     let v = command([]);

@@ -127,11 +127,22 @@ function encode(e: Enc, v: GoValue, parts: string[], depth: number): void {
     e.stack.delete(v);
     return;
   }
-  if (v instanceof GoObject) {
-    // Types with a MarshalJSON/MarshalText of their String form (semver.Version, time.Time's RFC 3339).
-    const f = v.field('MarshalJSONText', [], e.ctx);
-    return write(e, parts, encodeString(typeof f === 'string' ? f : v.format(), e.html));
+  if (v instanceof GoObject) return write(e, parts, encodeObject(e, v));
+}
+
+/** Go types with their own JSON: time.Time (RFC 3339 with nanoseconds), time.Duration and time.Month/Weekday (integers), semver.Version (its String). */
+function encodeObject(e: Enc, v: GoObject): string {
+  const o = v as GoObject & { ns?: unknown; v?: unknown };
+  if (v.type === 'time.Time') {
+    const year = v.field('Year', [], e.ctx);
+    if (year instanceof GoInt && (year.v < 0n || year.v > 9999n)) throw new FuncError('json: error calling MarshalJSON for type time.Time: Time.MarshalJSON: year outside of range [0,9999]');
+    const s = v.field('Format', ['2006-01-02T15:04:05.999999999Z07:00'], e.ctx);
+    return encodeString(typeof s === 'string' ? s : v.format(), e.html);
   }
+  if (v.type === 'time.Duration' && typeof o.ns === 'bigint') return o.ns.toString();
+  if ((v.type === 'time.Month' || v.type === 'time.Weekday') && typeof o.v === 'number') return String(o.v);
+  const f = v.field('MarshalJSONText', [], e.ctx);
+  return encodeString(typeof f === 'string' ? f : v.format(), e.html);
 }
 
 function toJson(ctx: FuncContext, v: GoValue, html: boolean, indent: boolean): GoString {

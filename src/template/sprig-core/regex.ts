@@ -7,7 +7,7 @@
 import { RE2JS } from 're2js';
 import { type FuncContext, FuncError, type FuncSpec, GoSlice, type GoString, type GoValue } from '../values.js';
 import { goQuote } from '../fmt.js';
-import { asInt, asStr } from './go.js';
+import { asInt, asStr, decodeRune } from './go.js';
 
 /** Go's regexp internal `quote`: backquoted when it can be, else strconv.Quote. */
 function quoteExpr(s: GoString): string {
@@ -47,6 +47,17 @@ function goSyntaxCheck(expr: string): void {
   }
 }
 class SyntaxErr extends Error {}
+
+function isValidUtf8(s: GoString): boolean {
+  if (!/[\x80-\xff]/.test(s)) return true;
+  const buf = Buffer.from(s, 'latin1');
+  for (let i = 0; i < buf.length; ) {
+    const r = decodeRune(buf, i);
+    if (r.rune === 0xfffd && r.size === 1) return false;
+    i += r.size;
+  }
+  return true;
+}
 
 /**
  * An upper bound of the compiled program's size, from the pattern alone and in linear time:
@@ -129,6 +140,8 @@ function compile(ctx: FuncContext, expr: GoString, mustForm: boolean): Compiled 
   ctx.budget.scan(expr.length + 64 + estimateProgramSize(expr) * COMPILE_UNITS_PER_INST);
   let msg: string | undefined;
   try {
+    // Go checks the pattern is UTF-8 before parsing it.
+    if (!isValidUtf8(expr)) throw new SyntaxErr(`error parsing regexp: invalid UTF-8: \`${expr}\``);
     goSyntaxCheck(expr);
     // re2js reads a JS string; the pattern's UTF-8 becomes code points (Go reads runes too).
     const p = RE2JS.compile(Buffer.from(expr, 'latin1').toString('utf8'));
