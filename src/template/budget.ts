@@ -55,8 +55,9 @@ export class TemplateBudget {
 
   /** Charges `n` bytes about to be read by a function that scans its input. */
   scan(n: number): void {
+    // Checked before it is counted: the counts never pass their limits.
+    if (!(this.scanned + n <= this.maxScanned)) throw new BudgetExceeded(`the templates would read more than ${this.maxScanned} bytes in all`);
     this.scanned += n;
-    if (!(this.scanned <= this.maxScanned)) throw new BudgetExceeded(`the templates would read more than ${this.maxScanned} bytes in all`);
     if (n > 4096) this.#clock();
   }
 
@@ -85,8 +86,8 @@ export class TemplateBudget {
 
   /** Charges one step (or `n`). */
   step(n = 1): void {
+    if (!(this.steps + n <= this.maxSteps)) throw new BudgetExceeded(`the templates take more than ${this.maxSteps} steps in all`);
     this.steps += n;
-    if (!(this.steps <= this.maxSteps)) throw new BudgetExceeded(`the templates take more than ${this.maxSteps} steps in all`);
     if ((this.steps & 255) === 0 || n > 1) this.#clock();
   }
 }

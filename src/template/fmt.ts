@@ -294,6 +294,12 @@ class Printer {
     this.size += n;
   }
 
+  /** Fails unless `n` more bytes fit (for what is built before its final size is known). */
+  reserve(n: number): void {
+    if (this.budget) this.budget.reserve(n);
+    else if (this.size + n > this.limit) throw new EvalError(`fmt: the result would be over ${this.limit} bytes`);
+  }
+
   write(s: string): void {
     if (!s) return;
     this.charge(s.length);
@@ -340,8 +346,7 @@ class Printer {
   fmtQ(s: string): void {
     s = this.truncate(s);
     if (this.f.sharp && canBackquote(s)) return this.pad('`' + s + '`');
-    this.charge(s.length * 10 + 2); // quoting at most 10x (\UXXXXXXXX per 4 bytes, \xNN per byte)
-    this.size -= s.length * 10 + 2;
+    this.reserve(s.length * 4 + 2); // quoting at most 4x per byte (\xNN; \UXXXXXXXX for 4 bytes)
     this.pad(goQuote(s, this.f.plus));
   }
 
@@ -398,8 +403,7 @@ class Printer {
       prec = f.wid;
       if (negative || f.plus || f.space) prec--;
     }
-    this.charge(Math.max(prec, 0));
-    this.size -= Math.max(prec, 0);
+    this.reserve(Math.max(prec, 0));
     let digits = u.toString(base);
     if (upper) digits = digits.toUpperCase();
     if (prec > digits.length) digits = '0'.repeat(prec - digits.length) + digits;
@@ -445,6 +449,8 @@ class Printer {
   fmtFloat(v: number, bits: 32 | 64, verb: string, prec: number): void {
     const f = this.f;
     if (f.precPresent) prec = f.prec;
+    // %.999999f builds that many digits: charged before they are built.
+    if (prec > 0) this.reserve(prec + 32);
     let num = formatFloat(v, verb === 'F' ? 'f' : verb, prec, bits);
     if (f.sharp && verb !== 'b' && !/Inf|NaN/.test(num) && !num.includes('.')) {
       // %#e, %#f, %#g always have a decimal point.
