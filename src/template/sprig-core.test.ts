@@ -210,6 +210,45 @@ describe('SPRIG-CORE against Go + Sprig 3.2.3 (test/template-golden/expected/spr
   }
 });
 
+/** Every name of Sprig 3.2.3's genericMap (functions.go), as upstream's template FuncMap starts from it. */
+const SPRIG_GENERIC_MAP = [
+  'abbrev', 'abbrevboth', 'add', 'add1', 'add1f', 'addf', 'adler32sum', 'ago', 'all', 'any', 'append', 'atoi',
+  'b32dec', 'b32enc', 'b64dec', 'b64enc', 'base', 'bcrypt', 'biggest', 'buildCustomCert', 'camelcase', 'cat', 'ceil',
+  'chunk', 'clean', 'coalesce', 'compact', 'concat', 'contains', 'date', 'dateInZone', 'dateModify', 'date_in_zone',
+  'date_modify', 'decryptAES', 'deepCopy', 'deepEqual', 'default', 'derivePassword', 'dict', 'dig', 'dir', 'div',
+  'divf', 'duration', 'durationRound', 'empty', 'encryptAES', 'env', 'expandenv', 'ext', 'fail', 'first', 'float64',
+  'floor', 'fromJson', 'genCA', 'genCAWithKey', 'genPrivateKey', 'genSelfSignedCert', 'genSelfSignedCertWithKey',
+  'genSignedCert', 'genSignedCertWithKey', 'get', 'getHostByName', 'has', 'hasKey', 'hasPrefix',
+  'hasSuffix', 'hello', 'htmlDate', 'htmlDateInZone', 'htpasswd', 'indent', 'initial', 'initials', 'int', 'int64',
+  'isAbs', 'join', 'kebabcase', 'keys', 'kindIs', 'kindOf', 'last', 'list', 'lower', 'max', 'maxf',
+  'merge', 'mergeOverwrite', 'min', 'minf', 'mod', 'mul', 'mulf', 'mustAppend', 'mustChunk', 'mustCompact',
+  'mustDateModify', 'mustDeepCopy', 'mustFirst', 'mustFromJson', 'mustHas', 'mustInitial', 'mustLast', 'mustMerge',
+  'mustMergeOverwrite', 'mustPrepend', 'mustPush', 'mustRegexFind', 'mustRegexFindAll', 'mustRegexMatch',
+  'mustRegexReplaceAll', 'mustRegexReplaceAllLiteral', 'mustRegexSplit', 'mustRest', 'mustReverse', 'mustSlice',
+  'mustToDate', 'mustToJson', 'mustToPrettyJson', 'mustToRawJson', 'mustUniq', 'mustWithout', 'must_date_modify',
+  'nindent', 'nospace', 'now', 'omit', 'osBase', 'osClean', 'osDir', 'osExt', 'osIsAbs', 'pick', 'pluck', 'plural',
+  'prepend', 'push', 'quote', 'randAlpha', 'randAlphaNum', 'randAscii', 'randBytes', 'randInt', 'randNumeric',
+  'regexFind', 'regexFindAll', 'regexMatch', 'regexQuoteMeta', 'regexReplaceAll', 'regexReplaceAllLiteral',
+  'regexSplit', 'repeat', 'replace', 'rest', 'reverse', 'round', 'semver', 'semverCompare', 'seq', 'set', 'sha1sum',
+  'sha256sum', 'shuffle', 'slice', 'snakecase', 'sortAlpha', 'split', 'splitList', 'splitn', 'squote', 'sub', 'subf',
+  'substr', 'swapcase', 'ternary', 'title', 'toDate', 'toDecimal', 'toJson', 'toPrettyJson', 'toRawJson', 'toString',
+  'toStrings', 'trim', 'trimAll', 'trimPrefix', 'trimSuffix', 'trimall', 'trunc', 'tuple', 'typeIs', 'typeIsLike',
+  'typeOf', 'uniq', 'unixEpoch', 'unset', 'until', 'untilStep', 'untitle', 'upper', 'urlJoin', 'urlParse', 'uuidv4',
+  'values', 'without', 'wrap', 'wrapWith',
+];
+
+describe('the Sprig function set', () => {
+  it('SPRIG_CORE and SPRIG_EXTRA together have every genericMap name but env, expandenv and getHostByName, once', () => {
+    expect(SPRIG_GENERIC_MAP.length).toBe(210);
+    const removed = ['env', 'expandenv', 'getHostByName'];
+    for (const name of SPRIG_GENERIC_MAP) {
+      const where = [Object.hasOwn(SPRIG_CORE, name), Object.hasOwn(SPRIG_EXTRA, name)].filter(Boolean).length;
+      expect(where, name).toBe(removed.includes(name) ? 0 : 1);
+    }
+    for (const name of Object.keys(SPRIG_CORE)) expect(SPRIG_GENERIC_MAP, name).toContain(name);
+  });
+});
+
 describe('SPRIG-CORE functions that golden outputs cannot pin', () => {
   it('keys gives every key of every dict (Go leaves the order random)', () => {
     const ctx = ctxFor();
