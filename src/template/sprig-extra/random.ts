@@ -21,9 +21,23 @@ class Draw {
     }
     return this.#buf[this.#at++]!;
   }
+  /** below() for 2 <= n < 2^31 in plain numbers (randAlphaNum draws thousands). */
+  belowSmall(n: number): number {
+    const bits = 32 - Math.clz32(n - 1);
+    const bytes = Math.ceil(bits / 8);
+    const mask = bits === 31 ? 0x7fffffff : (1 << bits) - 1;
+    for (;;) {
+      let v = 0;
+      for (let i = 0; i < bytes; i++) v = ((v << 8) | this.byte()) >>> 0;
+      v &= mask;
+      if (v < n) return v;
+    }
+  }
+
   /** A uniform integer in [0, n), n >= 1, by rejection (no modulo bias). */
   below(n: bigint): bigint {
     if (n <= 1n) return 0n;
+    if (n <= 0x7fffffffn) return BigInt(this.belowSmall(Number(n)));
     const bits = n.toString(2).length;
     const bytes = Math.ceil(bits / 8);
     const mask = (1n << BigInt(bits)) - 1n;
@@ -52,7 +66,7 @@ export function cryptoRandom(ctx: FuncContext, count: bigint, letters: boolean, 
   const draw = new Draw(ctx);
   const out: number[] = [];
   while (out.length < n) {
-    const ch = start + Number(draw.below(BigInt(gap)));
+    const ch = start + draw.belowSmall(gap);
     if ((letters && isAsciiLetter(ch)) || (numbers && isAsciiDigit(ch)) || (!letters && !numbers)) out.push(ch);
   }
   return Buffer.from(out).toString('latin1');
@@ -74,7 +88,7 @@ export function shuffle(ctx: FuncContext, s: GoString): GoString {
   const runes = [...toUtf8(s)];
   const draw = new Draw(ctx);
   for (let i = runes.length - 1; i > 0; i--) {
-    const j = Number(draw.below(BigInt(i + 1)));
+    const j = draw.belowSmall(i + 1);
     if (i !== j) [runes[i], runes[j]] = [runes[j]!, runes[i]!];
   }
   const out = fromUtf8(runes.join(''));
