@@ -121,13 +121,14 @@ describe('failures that need no values (ERR_TEMPLATE) and failures that may depe
   });
 
   it.each([
-    ['{{ .password | b64dec | upper | fail }}', 'error calling fail: ILLEGAL BASE64 DATA AT INPUT BYTE 4'],
-    ['{{ default 5 .empty | upper }}', 'executing "item" at <upper>: wrong type for value; expected string; got int'],
-    ['{{ .username.first }}', 'executing "item" at <.username.first>: can\'t evaluate field first in type string'],
+    // Go's words, cut before what the values made (fail's text, the type, the value): see exec.ts.
+    ['{{ .password | b64dec | upper | fail }}', 'executing "item" at <fail>: error calling fail'],
+    ['{{ default 5 .empty | upper }}', 'executing "item" at <upper>: wrong type for value; expected string'],
+    ['{{ .username.first }}', 'executing "item" at <.username.first>: can\'t evaluate field first'],
     // Go says "range can't iterate over admin": a value is named, never quoted, even on the Secret.
-    ['{{ range .username }}{{ end }}', "range can't iterate over <a value>"],
-    ['{{ index .username 10 }}x', 'error calling index: index out of range: 10'],
-    ['{{ if eq .username "admin" }}{{ fail "x" }}{{ end }}', 'error calling fail: x'],
+    ['{{ range .username }}{{ end }}', "range can't iterate over"],
+    ['{{ index .username 10 }}x', 'error calling index'],
+    ['{{ if eq .username "admin" }}{{ fail "x" }}{{ end }}', 'error calling fail'],
   ])('%j fails on the values: an ERR_VALUE', (src, msg) => {
     const d = new Map([...data, ['empty', Buffer.alloc(0)]]);
     expect(code(src, d)).toBe('ERR_VALUE');

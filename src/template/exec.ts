@@ -18,7 +18,12 @@ import { FuncError, GoBytes, GoFloat, GoInt, GoMap, GoObject, GoSlice, MISSING, 
 /** `{{template}}` calls nest at most this deep (Go allows 100000; the JS stack does not). */
 export const MAX_TEMPLATE_DEPTH = 50;
 
-/** A failure with Go's message; an ERR_VALUE unless raised by check(). */
+/**
+ * A failure with Go's message; an ERR_VALUE unless raised by check(). An ERR_VALUE reaches the
+ * Secret's unseal-error annotation, which people who see only metadata read too (SECURITY.md),
+ * so its text is fixed per check: Go's message cut before any part made from the values (a
+ * function's own error text, a value, its type), always a prefix of what Go prints.
+ */
 export class ExecError extends EvalError {}
 
 class Break {}
@@ -209,7 +214,8 @@ class State {
     } else if (val === MISSING || val === null) {
       // A nil map or slice: not an error.
     } else {
-      this.errorf(`range can't iterate over ${formatValue(val, this.env.budget)}`);
+      // Go adds the value ("range can't iterate over %v"): withheld, it would quote the plaintext.
+      this.errorf("range can't iterate over");
     }
     if (!ran && r.elseList) this.walk(dot, r.elseList, out);
     this.pop(outer);
@@ -337,7 +343,7 @@ class State {
       } catch (e) {
         if (e instanceof FuncError) {
           this.at(node);
-          this.errorf(`error calling ${name}: ${e.message}`);
+          this.errorf(`error calling ${name}`);
         }
         throw e;
       }
@@ -348,7 +354,8 @@ class State {
       const r = receiver.entries.get(name);
       return r === undefined ? MISSING : r;
     }
-    return this.errorf(`can't evaluate field ${name} in type ${typeName(receiver)}`);
+    // Go adds " in type T": the type can follow from the values (default), so it is withheld.
+    return this.errorf(`can't evaluate field ${name}`);
   }
 
   /** The value of an argument node, untyped (as evalEmptyInterface / reflect.Value params get it). */
@@ -416,7 +423,8 @@ class State {
       if (CAN_BE_NIL(p)) return zeroFor(p);
       return this.errorf(`invalid value; expected ${typeOfParam(p)}`);
     }
-    if (!assignable(v, p)) this.errorf(`wrong type for value; expected ${typeOfParam(p)}; got ${typeName(v)}`);
+    // Go adds "; got T": withheld (the type can follow from the values).
+    if (!assignable(v, p)) this.errorf(`wrong type for value; expected ${typeOfParam(p)}`);
     return v;
   }
 
@@ -461,7 +469,7 @@ class State {
       } catch (e) {
         if (e instanceof FuncError) {
           this.at(cmd);
-          this.errorf(`error calling ${name}: ${e.message}`);
+          this.errorf(`error calling ${name}`);
         }
         throw e;
       }
@@ -477,7 +485,7 @@ class State {
     } catch (e) {
       if (e instanceof FuncError) {
         this.at(cmd);
-        this.errorf(`error calling ${name}: ${e.message}`);
+        this.errorf(`error calling ${name}`);
       }
       throw e;
     }
@@ -682,7 +690,7 @@ function eqOne(s: State, a: GoValue, b: GoValue): boolean {
   if (k1 === 'invalid') return true;
   if (k1 === 'other') {
     if (a instanceof GoObject && b instanceof GoObject) return a.type === b.type && a.format() === b.format();
-    throw new FuncError(`non-comparable type ${sprintf('%s', [b])}: ${typeName(b)}`);
+    throw new FuncError('non-comparable type');
   }
   return scalarEq(s, a, b, k1);
 }
