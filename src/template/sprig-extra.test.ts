@@ -422,7 +422,7 @@ describe('through the template engine (renderTemplate, clock and randomness pinn
   it('failures over the values are ERR_VALUE, and the annotation names no value', () => {
     const e = refusal('{{ mustToDate "2006-01-02" .pass }}');
     expect(e.code).toBe('ERR_VALUE');
-    expect(e.message).toContain('error calling mustToDate: parsing time "<a value>" as "2006-01-02"');
+    expect(e.message).toContain('error calling mustToDate');
     expect(e.message).not.toContain('s3cr3t');
     expect(refusal('{{ decryptAES "k" .pass }}').code).toBe('ERR_VALUE');
   });
