@@ -167,10 +167,10 @@ describe('regex: RE2 semantics, linear time, charged before matching', () => {
     }
   });
   it('the estimate bounds the program for 3000 generated patterns', () => {
-    const piece = fc.constantFrom('a', 'b', '(', ')', '(?:', '|', '*', '+', '?', '{2}', '{3,}', '{1,5}', '{20}', '[a-c]', '[^x]', '\\d', '\\pL', '.', '^', '$', '\\Qxy\\E', '(?i)');
+    const piece = fc.constantFrom('a', 'b', 'é', '(', ')', '(?:', '(?i)', '(?s:', '(?P<n>', '|', '*', '+', '?', '??', '*?', '{2}', '{3,}', '{1,5}', '{20}', '{0}', '[a-c]', '[^x]', '[]a]', '[[:alpha:]]', '\\d', '\\pL', '\\p{Greek}', '.', '^', '$', '\\Qx{y\\E', '\\x{263a}', '{', '}', ',');
     let compiled = 0;
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 14 }), (parts) => {
+      fc.property(fc.array(piece, { maxLength: 20 }), (parts) => {
         const p = parts.join('');
         let size: number;
         try {
