@@ -116,8 +116,38 @@ function escapeRune(r: number, quote: number, ascii: boolean): string {
   return '\\U' + hex(r, 8);
 }
 
+/** Runs of ASCII that quote as themselves (printable, not " or \\). */
+const PLAIN_RUN = /[\x20\x21\x23-\x5b\x5d-\x7e]*/y;
+/** How each ASCII byte quotes. */
+const ASCII_ESCAPES: string[] = Array.from({ length: 128 }, (_, c) => escapeRune(c, 0x22, false));
+
 /** strconv.Quote (or QuoteToASCII) of a byte string; invalid UTF-8 bytes become \xNN. */
 export function goQuote(s: GoString, ascii = false): GoString {
+  const parts: string[] = ['"'];
+  for (let i = 0; i < s.length; ) {
+    PLAIN_RUN.lastIndex = i;
+    PLAIN_RUN.exec(s);
+    if (PLAIN_RUN.lastIndex > i) {
+      parts.push(s.slice(i, PLAIN_RUN.lastIndex));
+      i = PLAIN_RUN.lastIndex;
+      continue;
+    }
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      parts.push(ASCII_ESCAPES[c]!);
+      i++;
+      continue;
+    }
+    const [r, size] = decodeRune(s, i);
+    if (size === 1 && r === 0xfffd) parts.push('\\x' + hex(s.charCodeAt(i), 2));
+    else parts.push(escapeRune(r, 0x22, ascii));
+    i += size;
+  }
+  parts.push('"');
+  return parts.join('');
+}
+
+function goQuoteSlow(s: GoString, ascii = false): GoString {
   let out = '"';
   for (let i = 0; i < s.length; ) {
     const [r, size] = decodeRune(s, i);
@@ -127,6 +157,8 @@ export function goQuote(s: GoString, ascii = false): GoString {
   }
   return out + '"';
 }
+
+void goQuoteSlow;
 
 /** strconv.QuoteRune (or QuoteRuneToASCII). */
 export function goQuoteRune(r: number, ascii = false): GoString {
