@@ -25,7 +25,7 @@ export function heavy(ctx: FuncContext, ms: number, what: string): void {
 
 /** Declared costs in milliseconds (worst cases measured on a loaded 2-core machine). */
 export const HEAVY_MS = {
-  bcrypt: 250,
+  bcrypt: 300,
   scrypt: 500,
   rsa2048: 900,
   rsa4096: 2000,
