@@ -260,11 +260,11 @@ export function runes(s: GoString): number[] {
   return out;
 }
 
-/** Encodes runes back to a Go string (UTF-8). */
+/** Encodes runes back to a Go string (UTF-8), in one conversion. */
 export function fromRunes(rs: number[]): GoString {
-  let out = '';
-  for (const r of rs) out += fromUtf8(String.fromCodePoint(r));
-  return out;
+  let js = '';
+  for (let k = 0; k < rs.length; k += 4096) js += String.fromCodePoint(...rs.slice(k, k + 4096));
+  return Buffer.from(js, 'utf8').toString('latin1');
 }
 
 export { toUtf8, fromUtf8 };
@@ -311,11 +311,13 @@ export function parseIntGo(s: string, base: number): { v: bigint; err?: 'syntax'
   }
   let v = 0n;
   const B = BigInt(b);
-  for (const c of body) {
-    const d = digitVal(c);
+  let saturated = false;
+  for (let k = 0; k < body.length; k++) {
+    const d = digitVal(body[k]!);
     if (d >= b) return { v: 0n, err: 'syntax' };
+    if (saturated) continue; // out of range already: only the syntax of the rest matters
     v = v * B + BigInt(d);
-    if (v > (1n << 64n)) v = 1n << 64n; // saturate: the result is out of range anyway
+    if (v > 1n << 64n) saturated = true;
   }
   if (neg) v = -v;
   if (v > INT64_MAX) return { v: INT64_MAX, err: 'range' };

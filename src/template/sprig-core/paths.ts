@@ -5,34 +5,27 @@
 import type { FuncContext, FuncSpec, GoString } from '../values.js';
 import { asStr } from './go.js';
 
-/** path.Clean: lexical, as Go's. */
+/** path.Clean: lexical, as Go's (one pass over the '/'-separated elements). */
 export function cleanPath(p: GoString): GoString {
   if (p === '') return '.';
   const rooted = p[0] === '/';
-  const n = p.length;
-  let out = rooted ? '/' : '';
-  let r = rooted ? 1 : 0;
-  let dotdot = out.length;
-  while (r < n) {
-    if (p[r] === '/') r++;
-    else if (p[r] === '.' && (r + 1 === n || p[r + 1] === '/')) r++;
-    else if (p[r] === '.' && p[r + 1] === '.' && (r + 2 === n || p[r + 2] === '/')) {
-      r += 2;
-      if (out.length > dotdot) {
-        let w = out.length - 1;
-        while (w > dotdot && out[w] !== '/') w--;
-        out = out.slice(0, w);
-      } else if (!rooted) {
-        if (out.length > 0) out += '/';
-        out += '..';
-        dotdot = out.length;
+  const out: string[] = [];
+  let dotdots = 0; // leading '..' elements kept (unrooted paths only)
+  for (const e of p.split('/')) {
+    if (e === '' || e === '.') continue;
+    if (e === '..') {
+      if (out.length > dotdots) out.pop();
+      else if (!rooted) {
+        out.push('..');
+        dotdots++;
       }
-    } else {
-      if ((rooted && out.length !== 1) || (!rooted && out.length !== 0)) out += '/';
-      while (r < n && p[r] !== '/') out += p[r++];
+      continue;
     }
+    out.push(e);
   }
-  return out === '' ? '.' : out;
+  const body = out.join('/');
+  if (rooted) return '/' + body;
+  return body === '' ? '.' : body;
 }
 
 export function basePath(p: GoString): GoString {
