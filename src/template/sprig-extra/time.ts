@@ -8,7 +8,7 @@
  * "Local" is UTC named "Local", as in upstream's container (no TZ, no zone database entry
  * for localtime): a controller's output must not depend on the host it happens to run on.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { type FuncContext, FuncError, type GoString, type GoValue, GoFloat, GoInt, GoObject, MISSING } from '../values.js';
 
 // ---------------------------------------------------------------------------------------
@@ -358,11 +358,14 @@ export function loadLocation(ctx: FuncContext, name: GoString): Location | undef
   for (const dir of dirs) {
     let data: Buffer;
     try {
+      // Zone files are a few KiB; the directory's other files (tzdata.zi, *.tab) are not read whole.
+      const st = statSync(dir + name);
+      if (!st.isFile()) continue;
+      if (st.size > 1 << 16) return undefined;
       data = readFileSync(dir + name);
     } catch {
       continue;
     }
-    if (data.length > 1 << 16) return undefined;
     return TzifZone.parse(name, data);
   }
   return undefined;
