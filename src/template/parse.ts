@@ -104,10 +104,12 @@ export function lex(input: string, counter: { actions: number }): Item[] {
   };
   const hasLeftTrim = (at: number) => input.charCodeAt(at) === 45 && isSpace(input.charCodeAt(at + 1));
   const hasRightTrim = (at: number) => isSpace(input.charCodeAt(at)) && input.charCodeAt(at + 1) === 45;
-  const atRightDelim = (): [boolean, boolean] => {
-    if (hasRightTrim(pos) && input.startsWith('}}', pos + 2)) return [true, true];
-    if (input.startsWith('}}', pos)) return [true, false];
-    return [false, false];
+  /** 0: not at "}}"; 1: at "}}"; 2: at " -}}". (A number, not a pair: this runs at every character of an action.) */
+  const atRightDelim = (): number => {
+    const c = input.charCodeAt(pos);
+    if (c === 125) return input.charCodeAt(pos + 1) === 125 ? 1 : 0;
+    if (isSpace(c) && input.charCodeAt(pos + 1) === 45 && input.charCodeAt(pos + 2) === 125 && input.charCodeAt(pos + 3) === 125) return 2;
+    return 0;
   };
   const atTerminator = (): boolean => {
     const r = peek();
@@ -195,8 +197,9 @@ export function lex(input: string, counter: { actions: number }): Item[] {
       const i = input.indexOf('*/', pos + 2);
       if (i < 0) return fail('unclosed comment');
       pos = i + 2;
-      const [delim, trimR] = atRightDelim();
-      if (!delim) return fail('comment ends before closing delimiter');
+      const at = atRightDelim();
+      const trimR = at === 2;
+      if (!at) return fail('comment ends before closing delimiter');
       emit('comment');
       if (trimR) pos += 2;
       pos += 2;
@@ -210,8 +213,9 @@ export function lex(input: string, counter: { actions: number }): Item[] {
     parenDepth = 0;
     // inside action
     for (;;) {
-      const [delim, trimR] = atRightDelim();
-      if (delim) {
+      const at = atRightDelim();
+      if (at) {
+        const trimR = at === 2;
         if (parenDepth !== 0) return fail('unclosed left paren');
         if (trimR) {
           pos += 2;
