@@ -3,7 +3,7 @@
  * over Go byte strings. Each charges the budget for what it reads and makes first.
  */
 import { type FuncContext, FuncError, type FuncSpec, GoBytes, GoMap, GoSlice, type GoString, type GoValue, MISSING } from '../values.js';
-import { asInt, asStr, decodeRune, fromRunes, int, quoteGo, runes, sliceItems, strval } from './go.js';
+import { asInt, asStr, chargedV, decodeRune, fromRunes, int, quoteGo, runes, sliceItems, strval } from './go.js';
 import { isDigit, isLetter, isLower, isNumber, isPunct, isSpace, isTitle, isUpper, toLower, toTitle, toUpper } from './unicode.js';
 
 /** Reserves `bound` bytes, builds, and charges what was built. */
@@ -512,7 +512,8 @@ function camelCaseToLowerCase(s: GoString, connector: number): GoString {
 
 /** Go's Sprintf("%q"/"'%v'") of one quote/squote operand, charged. */
 function quoted(ctx: FuncContext, v: GoValue, single: boolean): GoString {
-  const s = strval(ctx, v);
+  // quote formats strval(v) with %q; squote formats v itself with '%v' (a []byte prints as [1 2]).
+  const s = single ? (typeof v === 'string' ? v : chargedV(ctx, v)) : strval(ctx, v);
   ctx.budget.scan(s.length);
   // strconv.Quote writes at most 4 bytes per input byte (\xNN), plus the quotes.
   return made(ctx, s.length * 4 + 2, () => (single ? "'" + s + "'" : quoteGo(s)));
