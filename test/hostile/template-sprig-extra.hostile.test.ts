@@ -6,7 +6,7 @@
  * in Go's error result (FuncError) or a budget stop (EvalError), never another exception:
  * both are ERR_VALUE, concealed from everyone who cannot read the Secret.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EvalError, TEMPLATE_LIMITS, TemplateBudget } from '../../src/template/budget.js';
@@ -109,6 +109,45 @@ describe('expensive crypto fits only a few times per SealedSecret, refused befor
     expect(ca).toBeInstanceOf(GoCertificate);
     expect(call('genSignedCert', ctxOf(budget), 'leaf', null, new GoSlice(['leaf']), int(1), ca)).toBeInstanceOf(GoCertificate);
   }, 120_000);
+});
+
+describe('keys a template supplies cannot make signing slow', () => {
+  const pkcs1 = (jwk: object) => createPrivateKey({ key: jwk as never, format: 'jwk' }).export({ type: 'pkcs1', format: 'pem' }) as string;
+  const b64u = (b: Buffer) => b.toString('base64url');
+
+  it('a forged 16384-bit RSA key (random numbers: OpenSSL would fall back to a slow non-CRT modexp) is refused at once', () => {
+    const r = (n: number) => {
+      const b = randomBytes(n);
+      b[0]! |= 0x80;
+      return b64u(b);
+    };
+    const forged = pkcs1({ kty: 'RSA', n: r(2048), e: 'AQAB', d: r(2048), p: r(1024), q: r(1024), dp: r(1024), dq: r(1024), qi: r(1024) });
+    const res = outcome(() => call('genSelfSignedCertWithKey', ctxOf(), 'x', null, null, int(1), forged));
+    expect(res).toMatchObject({ kind: 'func', error: expect.stringMatching(/RSA keys over 8192 bits are not accepted/) });
+    expect(res.ms).toBeLessThan(200);
+  });
+
+  it('an RSA key whose primes do not make its modulus is refused as Go\'s Validate refuses it; bad CRT values are recomputed as Go does', () => {
+    const good = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const jwk = good.export({ format: 'jwk' }) as Record<string, string>;
+    const bumped = (v: string) => {
+      const b = Buffer.from(v, 'base64url');
+      b[b.length - 1]! ^= 2;
+      return b64u(b);
+    };
+    expect(() => call('genCAWithKey', ctxOf(), 'x', int(1), pkcs1({ ...jwk, p: bumped(jwk['p']!) }))).toThrow('parsing private key: parsing RSA private key from PEM: crypto/rsa: invalid modulus');
+    expect(() => call('genCAWithKey', ctxOf(), 'x', int(1), pkcs1({ ...jwk, d: bumped(jwk['d']!) }))).toThrow('crypto/rsa: invalid exponents');
+    // Forged CRT values: signing would take OpenSSL's slow path; Go ignores them (Precompute), and so do we.
+    const c = call('genCAWithKey', ctxOf(), 'x', int(1), pkcs1({ ...jwk, dp: bumped(jwk['dp']!), qi: bumped(jwk['qi']!) })) as GoCertificate;
+    expect(c.key).toBe(good.export({ type: 'pkcs1', format: 'pem' }));
+  });
+
+  it('signing is declared by the key\'s size (RSA-2048: 10 ms; it grows with the cube of the modulus)', () => {
+    const budget = new TemplateBudget(undefined, undefined, undefined, 60_000);
+    const k2048 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+    call('genCAWithKey', ctxOf(budget), 'x', int(1), k2048);
+    expect(budget.heavyMs).toBe(10);
+  });
 });
 
 describe('zone names from a template never reach other files', () => {

@@ -222,11 +222,70 @@ export function genPrivateKey(ctx: FuncContext, typ: GoString): GoString {
 }
 
 function parseKeyDer(type: 'pkcs1' | 'pkcs8' | 'sec1', der: Buffer, what: string): KeyObject {
+  let key: KeyObject;
   try {
-    return createPrivateKey({ key: der, format: 'der', type });
+    key = createPrivateKey({ key: der, format: 'der', type });
   } catch {
     throw new FuncError(`${what}: x509: failed to parse private key`);
   }
+  if (key.asymmetricKeyType === 'rsa') return checkedRsa(key, what);
+  if (key.asymmetricKeyType === 'ec' && !GO_CURVES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) throw new FuncError(`${what}: x509: unknown elliptic curve`);
+  return key;
+}
+
+/** The curves Go's crypto/x509 parses (P-224, P-256, P-384, P-521). */
+const GO_CURVES = new Set(['secp224r1', 'prime256v1', 'secp384r1', 'secp521r1']);
+
+/** Largest RSA modulus accepted from a template: signing cost grows with its cube (16384 bits: ~1.5 s). */
+export const MAX_RSA_BITS = 8192;
+
+const b64uInt = (s: string | undefined): bigint => (s ? BigInt('0x' + (Buffer.from(s, 'base64url').toString('hex') || '0')) : 0n);
+
+/**
+ * Go's ParsePKCS1PrivateKey checks the key (PrivateKey.Validate: the primes multiply to n, d
+ * inverts e modulo each p-1) and recomputes the CRT values (Precompute), ignoring the file's.
+ * Doing the same keeps a forged key from sending OpenSSL down its slow non-CRT path, and makes the
+ * re-encoded key Go's. Moduli over MAX_RSA_BITS are refused (their signatures cost seconds).
+ */
+function checkedRsa(key: KeyObject, what: string): KeyObject {
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits > MAX_RSA_BITS) throw new FuncError(`${what}: RSA keys over ${MAX_RSA_BITS} bits are not accepted in templates (signing with one takes seconds)`);
+  const jwk = key.export({ format: 'jwk' });
+  const [n, e, d, p, q] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q].map(b64uInt) as [bigint, bigint, bigint, bigint, bigint];
+  if (n <= 0n || d <= 0n || p <= 0n || q <= 0n) throw new FuncError(`${what}: x509: private key contains zero or negative value`);
+  if (e < 2n) throw new FuncError(`${what}: crypto/rsa: public exponent too small`);
+  if (e > 0x7fffffffn) throw new FuncError(`${what}: crypto/rsa: public exponent too large`);
+  if (p <= 1n || q <= 1n) throw new FuncError(`${what}: crypto/rsa: invalid prime value`);
+  if (p * q !== n) throw new FuncError(`${what}: crypto/rsa: invalid modulus`);
+  for (const prime of [p, q]) if ((d * e) % (prime - 1n) !== 1n) throw new FuncError(`${what}: crypto/rsa: invalid exponents`);
+  const dp = d % (p - 1n);
+  const dq = d % (q - 1n);
+  const qi = modInverse(q, p);
+  if (b64uInt(jwk.dp) === dp && b64uInt(jwk.dq) === dq && b64uInt(jwk.qi) === qi) return key;
+  const enc = (v: bigint) => {
+    let h = v.toString(16);
+    if (h.length % 2) h = '0' + h;
+    return Buffer.from(h, 'hex').toString('base64url');
+  };
+  return createPrivateKey({ key: { ...jwk, dp: enc(dp), dq: enc(dq), qi: enc(qi) }, format: 'jwk' });
+}
+
+function modInverse(a: bigint, m: bigint): bigint {
+  let [r0, r1] = [((a % m) + m) % m, m];
+  let [s0, s1] = [1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  return ((s0 % m) + m) % m;
+}
+
+/** What one signature with this key is declared to cost: ~10 ms at RSA-2048, growing with the modulus' cube. */
+function signCostMs(key: KeyObject): number {
+  if (key.asymmetricKeyType !== 'rsa') return HEAVY_MS.sign;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 2048;
+  return Math.max(HEAVY_MS.sign, Math.ceil(HEAVY_MS.sign * (bits / 2048) ** 3));
 }
 
 /** Sprig's parsePrivateKeyPEM, with its error texts. */
@@ -458,8 +517,8 @@ function ext(id: string, critical: boolean, value: Buffer): Buffer {
 
 /** x509.CreateCertificate for Sprig's templates, then getCertAndKey's PEM pair. */
 function certAndKey(ctx: FuncContext, t: Template, signee: PrivKey, signer: Signer): GoCertificate {
-  heavy(ctx, HEAVY_MS.sign, 'signing a certificate');
   const signingKey = nodeKey(signer.key);
+  heavy(ctx, signCostMs(signingKey), 'signing a certificate');
   const { alg, hash } = sigAlg(signingKey);
   if (signee.kind === 'dsa') throw new FuncError('error creating certificate: x509: only RSA, ECDSA and Ed25519 keys supported');
   const spki = createPublicKey(signee.key).export({ type: 'spki', format: 'der' });
