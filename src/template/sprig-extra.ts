@@ -12,7 +12,7 @@ import { EvalError } from './budget.js';
 import { type FuncContext, FuncError, type FuncSpec, type GoString, type GoValue, GoInt } from './values.js';
 import { adler32sum, bcrypt, decryptAES, derivePassword, encryptAES, hashHex, htpasswd } from './sprig-extra/crypto.js';
 import { cryptoRandom, randBytes, randInt, shuffle, uuidv4 } from './sprig-extra/random.js';
-import { GoTime, LOCAL, NS, UTC, durationRound as roundDuration, durationString, formatBound, loadLocation, parseDuration, parseTime, wrapI64, ZERO_UNIX } from './sprig-extra/time.js';
+import { GoTime, LOCAL, NS, UTC, durationRound as roundDuration, durationString, formatBound, layoutSteps, loadLocation, parseDuration, parseTime, wrapI64, ZERO_UNIX } from './sprig-extra/time.js';
 import { buildCustomCert, genCA, genPrivateKey, genSelfSignedCert, genSignedCert } from './sprig-extra/x509.js';
 
 export { GoTime } from './sprig-extra/time.js';
@@ -57,6 +57,7 @@ function dateArg(ctx: FuncContext, v: GoValue | undefined, int32Too: boolean): G
 function dateInZone(ctx: FuncContext, layout: GoString, date: GoValue | undefined, zone: GoString): GoString {
   const t = dateArg(ctx, date, true);
   ctx.budget.scan(layout.length + zone.length);
+  ctx.budget.step(layoutSteps(layout));
   const loc = loadLocation(ctx, zone) ?? UTC;
   ctx.budget.reserve(formatBound(layout));
   const out = t.in(loc).formatLayout(layout);
@@ -66,6 +67,7 @@ function dateInZone(ctx: FuncContext, layout: GoString, date: GoValue | undefine
 
 function toDate(ctx: FuncContext, layout: GoString, value: GoString): GoTime {
   ctx.budget.scan(layout.length + value.length);
+  ctx.budget.step(layoutSteps(layout));
   return parseTime(layout, value, LOCAL, LOCAL);
 }
 

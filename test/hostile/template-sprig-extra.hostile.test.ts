@@ -61,8 +61,27 @@ describe('sizes are charged before anything is allocated', () => {
     expect(r.ms).toBeLessThan(200);
   });
 
+  it('a layout of 340,000 elements stops at the step budget before it is parsed or formatted (review R4-7)', () => {
+    const layout = 'MST'.repeat(340_000);
+    const before = process.memoryUsage().heapUsed;
+    for (const f of [() => call('toDate', ctxOf(), layout, layout), () => call('mustToDate', ctxOf(), layout, layout), () => call('date', ctxOf(), layout, int(0)), () => new GoTime(0, 0, LOCAL).field('Format', [layout], ctxOf()) ?? null]) {
+      const r = outcome(f);
+      expect(r).toMatchObject({ kind: 'budget', error: expect.stringMatching(/more than 20000 steps/) });
+      expect(r.ms).toBeLessThan(200);
+    }
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(24 * 1024 * 1024);
+  });
+
+  it('a long random draw reads the clock as it goes: 1.9 MB of randAlphaNum stops at a 20 ms clock (review R4-2)', () => {
+    const r = outcome(() => call('randAlphaNum', ctxOf(new TemplateBudget(undefined, undefined, undefined, 20)), int(1_900_000)));
+    expect(r).toMatchObject({ kind: 'budget', error: expect.stringMatching(/take too long/) });
+    // Without the checks it ran to the end (~450 ms of CPU here); a loose bound for a shared machine.
+    expect(r.ms).toBeLessThan(250);
+  });
+
   it('shuffle of a large value is charged for every byte it reads and writes', () => {
-    const budget = new TemplateBudget();
+    // A roomy clock: the byte charges are what is tested (the clock stops it too on a busy machine).
+    const budget = new TemplateBudget(undefined, undefined, undefined, 60_000);
     const big = 'x'.repeat(600_000);
     expect(outcome(() => call('shuffle', ctxOf(budget), big)).kind).toBe('value');
     // The first shuffle reserved 3 bytes a byte (invalid UTF-8 could triple): the next one no longer fits.

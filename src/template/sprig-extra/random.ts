@@ -15,8 +15,11 @@ class Draw {
   constructor(readonly ctx: FuncContext) {}
   byte(): number {
     if (this.#at >= this.#buf.length) {
-      this.ctx.budget.scan(256);
-      this.#buf = this.ctx.randomBytes(256);
+      // A small first batch for the usual short strings; then 8 KiB ones, whose charge also
+      // reads the budget's clock (scan checks it past 4 KiB), so a long draw stops on time.
+      const n = this.#buf.length === 0 ? 256 : 8192;
+      this.ctx.budget.scan(n);
+      this.#buf = this.ctx.randomBytes(n);
       this.#at = 0;
     }
     return this.#buf[this.#at++]!;
@@ -83,6 +86,8 @@ export function randInt(ctx: FuncContext, min: bigint, max: bigint): bigint {
 export function shuffle(ctx: FuncContext, s: GoString): GoString {
   if (s === '') return s;
   ctx.budget.scan(s.length);
+  // A step per 64 bytes: the rune array costs far more than the bytes (tens of bytes a rune).
+  ctx.budget.step(Math.ceil(s.length / 64));
   // Each invalid byte can become the 3 bytes of U+FFFD.
   ctx.budget.reserve(s.length * 3);
   const runes = [...toUtf8(s)];

@@ -751,6 +751,7 @@ export class GoTime extends GoObject {
         const layout = args[0];
         if (typeof layout !== 'string') throw new FuncError(`wrong type for value; expected string; got ${typeName(layout)}`);
         ctx.budget.scan(layout.length);
+        ctx.budget.step(layoutSteps(layout));
         ctx.budget.reserve(formatBound(layout));
         const out = this.formatLayout(layout);
         ctx.budget.produce(out.length);
@@ -946,6 +947,16 @@ function nextStdChunk(layout: string): Chunk {
 function appendInt(x: number, width: number): string {
   const s = String(Math.abs(x));
   return (x < 0 ? '-' : '') + s.padStart(width, '0');
+}
+
+/**
+ * Steps a layout costs to format or parse: one per 4 bytes. Each layout element allocates a few
+ * objects (hundreds of bytes live at once in a long parse), so a layout of 100,000 elements
+ * ("MST" repeated) must stop at the step budget, not in the worker's heap. Real layouts are
+ * under 64 bytes (16 steps).
+ */
+export function layoutSteps(layout: string): number {
+  return Math.ceil(layout.length / 4);
 }
 
 /** An upper bound on Format's output for a layout (every element at its widest). */
