@@ -127,6 +127,27 @@ describe('growth is refused by the budget before it allocates', () => {
   });
 });
 
+describe('CPU per byte is charged at what it costs (review R4-2: ~1 s CPU per MB before)', () => {
+  const uni = Buffer.from('Ünïcödé straße ǅ '.repeat(40_000), 'utf8').toString('latin1'); // ~880 kB
+  const cases: [string, GoValue[]][] = [
+    ['snakecase', [uni.slice(0, 300_000)]],
+    ['kebabcase', [uni.slice(0, 300_000)]],
+    ['camelcase', [uni]],
+    ['swapcase', [uni]],
+    ['title', [uni]],
+    ['upper', [uni + uni]],
+    ['b32enc', ['x'.repeat(600_000)]],
+    ['b32dec', ['MFRGGZDF'.repeat(150_000)]],
+  ];
+  for (const [name, args] of cases) {
+    it(`${name} on a large non-ASCII (or long) value is refused by one budget before it runs`, () => {
+      const budget = new TemplateBudget();
+      expect(() => call(ctxFor(budget), name, ...args)).toThrow(EvalError);
+      expect(budget.bytes).toBe(0);
+    });
+  }
+});
+
 describe('regex: RE2 semantics, linear time, charged before matching', () => {
   it('the catastrophic-backtracking pattern (a+)+$ on a long input answers (no ReDoS) within the budget', () => {
     const ctx = ctxFor();
