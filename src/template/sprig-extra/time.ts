@@ -9,6 +9,7 @@
  * for localtime): a controller's output must not depend on the host it happens to run on.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { EvalError } from '../budget.js';
 import { type FuncContext, FuncError, type GoString, type GoValue, GoFloat, GoInt, GoObject, MISSING } from '../values.js';
 
 // ---------------------------------------------------------------------------------------
@@ -689,6 +690,16 @@ export class GoTime extends GoObject {
   }
 
   field(name: string, args: GoValue[], ctx: FuncContext): GoValue | undefined {
+    try {
+      return this.#method(name, args, ctx);
+    } catch (e) {
+      // As for functions (sprig-extra.ts guarded): a library failure is the call's error, not an exception.
+      if (e instanceof FuncError || e instanceof EvalError || e instanceof RangeError) throw e;
+      throw new FuncError(`${name}: internal error: ${e instanceof Error ? e.constructor.name : 'exception'}`);
+    }
+  }
+
+  #method(name: string, args: GoValue[], ctx: FuncContext): GoValue | undefined {
     const p = () => this.parts();
     const int = (v: number | bigint, type: 'int' | 'int64' = 'int') => new GoInt(BigInt(v), type);
     const arity = (n: number) => {
