@@ -61,8 +61,10 @@ const HINT = 'the template language is Go text/template with Sprig, as upstream 
 export function parseTemplate(item: string, source: string, counter: ParseCounter = { actions: 0 }): ParsedTemplate {
   try {
     const src = fromUtf8(source);
-    const { trees } = parse(item, src, FUNCS, counter);
-    check(item, src, trees);
+    // Go's messages are bytes (latin1 GoStrings): the template's name is too.
+    const name = fromUtf8(item);
+    const { trees } = parse(name, src, FUNCS, counter);
+    check(name, src, trees);
     return { item, source: src, trees };
   } catch (e) {
     if (e instanceof TemplateError) throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${item}"]: ${toUtf8(e.message.length > MAX_MESSAGE ? e.message.slice(0, MAX_MESSAGE) + '...' : e.message)}`, { hint: HINT });
@@ -108,7 +110,7 @@ export function renderParsed(t: ParsedTemplate, data: ReadonlyMap<string, Buffer
   const root = new GoMap(entries, 'map[string]string', '');
   const fctx: FuncContext = { budget, now: env.now ?? (() => Date.now()), randomBytes: env.randomBytes ?? ((n) => randomBytes(n)) };
   try {
-    const r = execute({ item: t.item, source: t.source, trees: t.trees as Map<string, Tree>, budget, fctx }, root, MAX_OUTPUT_BYTES);
+    const r = execute({ item: fromUtf8(t.item), source: t.source, trees: t.trees as Map<string, Tree>, budget, fctx }, root, MAX_OUTPUT_BYTES);
     if (r.failed) throw r.failed;
     if (r.over) throw new EvalError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
     return Buffer.from(r.output, 'latin1');
