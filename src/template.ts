@@ -116,7 +116,10 @@ export function renderParsed(t: ParsedTemplate, data: ReadonlyMap<string, Buffer
     return Buffer.from(r.output, 'latin1');
   } catch (e) {
     if (e instanceof EvalError || e instanceof RangeError) throw valueError(t.item, e, data);
-    throw e;
+    if (e instanceof SealedSecretsError) throw e;
+    // Anything else is a defect in a function; it happened over the values, so it is reported as
+    // one of theirs (never with its own message, which could quote them).
+    throw valueError(t.item, new EvalError('a function failed unexpectedly while rendering'));
   }
 }
 
