@@ -34,8 +34,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SealedSecretsError } from './errors.js';
-import { EvalError, MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget, TemplateError } from './template/budget.js';
-import { check, execute } from './template/exec.js';
+import { BudgetExceeded, EvalError, MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget, TemplateError } from './template/budget.js';
+import { EngineError, ExecError, check, execute } from './template/exec.js';
 import { FUNCS } from './template/functions.js';
 import { parse, type Tree } from './template/parse.js';
 import { GoMap, fromUtf8, toUtf8, type FuncContext, type GoValue } from './template/values.js';
@@ -80,21 +80,18 @@ export type TemplateEnv = Partial<Omit<FuncContext, 'budget'>>;
 const MAX_MESSAGE = 2048;
 
 /**
- * Go's messages can quote what they were given ("range can't iterate over %v", fail's text).
- * ERR_VALUE reaches only the Secret's annotation, but even there a value is named, not quoted:
- * every value of 4 bytes or more is replaced by <a value>.
+ * The ERR_VALUE text reaches the Secret's unseal-error annotation, which people who see only
+ * metadata read too (SECURITY.md): it is built from fixed parts only. The engine's own messages
+ * (ExecError: the item, Go's position and context from the template text, the function's name,
+ * a fixed reason; the budget's limits) are kept; any other text (a function's own message) is
+ * replaced by a fixed one, so nothing the values made can reach it.
  */
-function redact(msg: string, data: ReadonlyMap<string, Buffer>): string {
-  if (msg.length > MAX_MESSAGE) msg = msg.slice(0, MAX_MESSAGE) + '...';
-  const values = [...data.values()].filter((v) => v.length >= 4).map((v) => v.toString('latin1'));
-  // Longest first, so a value inside another is not left half-replaced.
-  values.sort((a, b) => b.length - a.length);
-  for (const v of values) if (msg.includes(v)) msg = msg.split(v).join('<a value>');
-  return msg;
-}
-
-function valueError(item: string, e: Error, data: ReadonlyMap<string, Buffer> = new Map()): SealedSecretsError {
-  return new SealedSecretsError('ERR_VALUE', `template.data["${item}"]: ${e instanceof EvalError ? toUtf8(redact(e.message, data)) : 'the value is too large to render'}`, {
+function valueError(item: string, e: Error): SealedSecretsError {
+  let msg: string;
+  if (e instanceof ExecError || e instanceof BudgetExceeded || e instanceof EngineError) msg = e.message.length > MAX_MESSAGE ? e.message.slice(0, MAX_MESSAGE) + '...' : e.message;
+  else if (e instanceof RangeError) msg = 'the value is too large to render';
+  else msg = 'a function failed on the values';
+  return new SealedSecretsError('ERR_VALUE', `template.data["${item}"]: ${toUtf8(msg)}`, {
     hint: 'this depends on the values: fix the template or the sealed values',
   });
 }
@@ -112,14 +109,14 @@ export function renderParsed(t: ParsedTemplate, data: ReadonlyMap<string, Buffer
   try {
     const r = execute({ item: fromUtf8(t.item), source: t.source, trees: t.trees as Map<string, Tree>, budget, fctx }, root, MAX_OUTPUT_BYTES);
     if (r.failed) throw r.failed;
-    if (r.over) throw new EvalError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
+    if (r.over) throw new EngineError(`the rendered value is over ${MAX_OUTPUT_BYTES} bytes`);
     return Buffer.from(r.output, 'latin1');
   } catch (e) {
-    if (e instanceof EvalError || e instanceof RangeError) throw valueError(t.item, e, data);
+    if (e instanceof EvalError || e instanceof RangeError) throw valueError(t.item, e);
     if (e instanceof SealedSecretsError) throw e;
     // Anything else is a defect in a function; it happened over the values, so it is reported as
     // one of theirs (never with its own message, which could quote them).
-    throw valueError(t.item, new EvalError('a function failed unexpectedly while rendering'));
+    throw valueError(t.item, new EngineError('a function failed unexpectedly while rendering'));
   }
 }
 

@@ -25,6 +25,8 @@ export const MAX_TEMPLATE_DEPTH = 50;
  * function's own error text, a value, its type), always a prefix of what Go prints.
  */
 export class ExecError extends EvalError {}
+/** The engine's own fixed-text value failures (nesting, output size). */
+export class EngineError extends EvalError {}
 
 class Break {}
 class Continue {}
@@ -106,7 +108,7 @@ class State {
   /** Records a value failure and stands in "" for what failed; a spent budget stops everything. */
   recover(e: unknown): GoValue {
     if (e instanceof BudgetExceeded) throw e;
-    if (e instanceof RangeError) throw new EvalError('the value is too large to render');
+    if (e instanceof RangeError) throw new EngineError('the value is too large to render');
     if (!(e instanceof EvalError)) throw e;
     this.failed ??= e;
     return '';
@@ -541,7 +543,7 @@ export function execute(env: ExecEnv, root: GoValue, maxOutput: number): ExecRes
     if (tree) s.walk(root, tree.root, out);
   } catch (e) {
     // The first failure is the one Go would report (what came after it ran on a stand-in).
-    if (e instanceof RangeError) throw s.failed ?? new EvalError('the templates nest too deeply to render');
+    if (e instanceof RangeError) throw s.failed ?? new EngineError('the templates nest too deeply to render');
     if (e instanceof EvalError) throw s.failed ?? e;
     throw e;
   }
