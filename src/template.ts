@@ -35,8 +35,8 @@
 import { randomBytes } from 'node:crypto';
 import { SealedSecretsError } from './errors.js';
 import { BudgetExceeded, EvalError, MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget, TemplateError } from './template/budget.js';
-import { EngineError, ExecError, check, execute } from './template/exec.js';
-import { FUNCS } from './template/functions.js';
+import { EngineError, ExecError, callSites, check, execute } from './template/exec.js';
+import { FUNCS, heavySiteMs } from './template/functions.js';
 import { parse, type Tree } from './template/parse.js';
 import { GoMap, fromUtf8, toUtf8, type FuncContext, type GoValue } from './template/values.js';
 
@@ -48,11 +48,15 @@ export interface ParsedTemplate {
   /** The template's UTF-8 bytes (positions in Go's messages are byte offsets into it). */
   readonly source: string;
   readonly trees: ReadonlyMap<string, Tree>;
+  /** The declared worst-case cost (ms) of its expensive call sites (bcrypt, key generation, ...), each counted once. */
+  readonly heavyMs: number;
 }
 
 /** Counts the actions of all the templates of one SealedSecret as they are parsed. */
 export interface ParseCounter {
   actions: number;
+  /** The static cost of the expensive call sites of the templates read so far (ms). */
+  heavyMs?: number;
 }
 
 const HINT = 'the template language is Go text/template with Sprig, as upstream (see the README, spec.template.data)';
@@ -65,7 +69,21 @@ export function parseTemplate(item: string, source: string, counter: ParseCounte
     const name = fromUtf8(item);
     const { trees } = parse(name, src, FUNCS, counter);
     check(name, src, trees);
-    return { item, source: src, trees };
+    // Heavy call sites are counted from the text (each once, at its worst case), whatever branch
+    // the values take; rendering may spend no more than that, and is padded to it (renderParsed).
+    let heavyMs = 0;
+    const heavy: string[] = [];
+    for (const site of callSites(trees)) {
+      const ms = heavySiteMs(site.name, site.literal);
+      if (ms === 0) continue;
+      heavyMs += ms;
+      heavy.push(`${site.name} ${ms} ms`);
+    }
+    counter.heavyMs = (counter.heavyMs ?? 0) + heavyMs;
+    if (counter.heavyMs > TEMPLATE_LIMITS.heavyMs) {
+      throw new TemplateError(`template: ${name}: the templates call expensive functions worth more than ${TEMPLATE_LIMITS.heavyMs} ms in all (here: ${heavy.join(', ')})`);
+    }
+    return { item, source: src, trees, heavyMs };
   } catch (e) {
     if (e instanceof TemplateError) throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${item}"]: ${toUtf8(e.message.length > MAX_MESSAGE ? e.message.slice(0, MAX_MESSAGE) + '...' : e.message)}`, { hint: HINT });
     if (e instanceof RangeError) throw new SealedSecretsError('ERR_TEMPLATE', `template.data["${item}"]: the template nests too deeply`, { hint: HINT });
@@ -102,6 +120,24 @@ function valueError(item: string, e: Error): SealedSecretsError {
  * of the Secret (see the top of this file).
  */
 export function renderParsed(t: ParsedTemplate, data: ReadonlyMap<string, Buffer>, budget: TemplateBudget, env: TemplateEnv = {}): Buffer {
+  const start = performance.now();
+  budget.allowHeavy(t.heavyMs);
+  try {
+    return render(t, data, budget, env);
+  } finally {
+    // Padded to the declared cost of its expensive call sites, so whether a value-dependent branch
+    // ran one does not show in how long rendering takes (a sleep, not a spin).
+    if (t.heavyMs > 0) sleepUntil(start + t.heavyMs);
+  }
+}
+
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+function sleepUntil(t: number): void {
+  const ms = t - performance.now();
+  if (ms > 0) Atomics.wait(SLEEPER, 0, 0, ms);
+}
+
+function render(t: ParsedTemplate, data: ReadonlyMap<string, Buffer>, budget: TemplateBudget, env: TemplateEnv): Buffer {
   const entries = new Map<string, GoValue>();
   for (const [k, v] of data) entries.set(fromUtf8(k), v.toString('latin1'));
   const root = new GoMap(entries, 'map[string]string', '');

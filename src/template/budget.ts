@@ -39,6 +39,12 @@ export class TemplateBudget {
   steps = 0;
   scanned = 0;
   heavyMs = 0;
+  /**
+   * The heavy work the templates rendered so far may declare: the static cost of their expensive
+   * call sites (allowHeavy), never more than TEMPLATE_LIMITS.heavyMs; undefined (a budget used
+   * outside renderParsed, e.g. a function's own tests) allows TEMPLATE_LIMITS.heavyMs. (Added for R4-1.)
+   */
+  heavyAllowed: number | undefined = undefined;
   #deadline: number;
   constructor(
     readonly maxBytes: number = TEMPLATE_LIMITS.bytes,
@@ -79,9 +85,15 @@ export class TemplateBudget {
    */
   heavy(ms: number, what: string): void {
     this.heavyMs += ms;
-    if (!(this.heavyMs <= TEMPLATE_LIMITS.heavyMs)) throw new BudgetExceeded(`the templates would spend more than ${TEMPLATE_LIMITS.heavyMs} ms on ${what} and other expensive functions`);
+    const allowed = Math.min(this.heavyAllowed ?? TEMPLATE_LIMITS.heavyMs, TEMPLATE_LIMITS.heavyMs);
+    if (!(this.heavyMs <= allowed)) throw new BudgetExceeded(`the templates would spend more than ${allowed} ms on ${what} and other expensive functions (the cost of their expensive call sites)`);
     this.#clock();
     this.#deadline += ms;
+  }
+
+  /** Raises the heavy allowance by a template's static cost (its expensive call sites) before it renders. */
+  allowHeavy(ms: number): void {
+    this.heavyAllowed = Math.min((this.heavyAllowed ?? 0) + ms, TEMPLATE_LIMITS.heavyMs);
   }
 
   /** Charges one step (or `n`). */

@@ -848,3 +848,33 @@ export const BUILTINS: Readonly<Record<string, BuiltinSpec>> = {
 
 export type { Builtin };
 void pipeString;
+
+/** Every function name a template calls, once per call site (the static count of expensive sites uses it). */
+export function callSites(trees: Map<string, Tree>): { name: string; literal?: string }[] {
+  const names: { name: string; literal?: string }[] = [];
+  const arg = (a: Arg): void => {
+    if (a.t === 'ident') names.push({ name: a.name });
+    else if (a.t === 'pipe') pipe(a);
+    else if (a.t === 'chain') arg(a.node);
+  };
+  const pipe = (p: Pipe): void => {
+    for (const c of p.cmds) {
+      const [first, second] = c.args;
+      // A call's first argument when it is a string literal (genPrivateKey "ecdsa").
+      if (first?.t === 'ident') names.push(second?.t === 'string' ? { name: first.name, literal: second.text } : { name: first.name });
+      for (const a of c.args.slice(first?.t === 'ident' ? 1 : 0)) arg(a);
+    }
+  };
+  const list = (l: Node[]): void => {
+    for (const n of l) {
+      if (n.t === 'action') pipe(n.pipe);
+      else if (n.t === 'if' || n.t === 'with' || n.t === 'range') {
+        pipe(n.pipe);
+        list(n.list);
+        if (n.elseList) list(n.elseList);
+      } else if (n.t === 'template' && n.pipe) pipe(n.pipe);
+    }
+  };
+  for (const t of trees.values()) list(t.root);
+  return names;
+}

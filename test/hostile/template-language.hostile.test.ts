@@ -37,6 +37,36 @@ function outcome(src: string, budget = new TemplateBudget()): { code: string; me
   }
 }
 
+describe('expensive functions are counted from the text and padded to it (R4-1)', () => {
+  it('a heavy call on a value-dependent branch: the same wall time whether it runs or not', () => {
+    const tpl = '{{ if lt .password "m" }}{{ bcrypt "x" | len }}{{ end }}done';
+    const wall = (v: string) => {
+      const t = performance.now();
+      renderTemplate('h', tpl, new Map([['password', Buffer.from(v)]]), new TemplateBudget(undefined, undefined, undefined, 60_000));
+      return performance.now() - t;
+    };
+    wall('z');
+    const ran = wall('a-secret');
+    const skipped = wall('z-secret');
+    // Both take the declared 300 ms (the skipped one sleeps it); what is left is noise.
+    expect(skipped).toBeGreaterThanOrEqual(299);
+    expect(Math.abs(ran - skipped)).toBeLessThan(150);
+  }, 60_000);
+
+  it('a call site counts once: inside a range, the second call is refused (ERR_VALUE)', () => {
+    const o = outcome('{{ range until 3 }}{{ bcrypt "x" | len }}{{ end }}', new TemplateBudget(undefined, undefined, undefined, 60_000));
+    expect(o.code).toBe('ERR_VALUE');
+    expect(o.message).toContain('more than 300 ms on bcrypt');
+  }, 60_000);
+
+  it('templates naming more expensive work than the allowance are refused from the text (ERR_TEMPLATE)', () => {
+    const o = outcome('{{ genPrivateKey "rsa" }}{{ bcrypt "x" }}');
+    expect(o.code).toBe('ERR_TEMPLATE');
+    expect(o.message).toContain('expensive functions worth more than 2000 ms in all (here: genPrivateKey 2000 ms, bcrypt 300 ms)');
+    expect(outcome('{{ genPrivateKey "ed25519" | len }}{{ bcrypt "x" | len }}', new TemplateBudget(undefined, undefined, undefined, 60_000)).code).toBe('ok');
+  }, 60_000);
+});
+
 describe('hostile programs in the whole language', () => {
   it.each([
     ['self-recursion', '{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}', 'ERR_VALUE', 'exceeded maximum template depth (50)'],
