@@ -46,6 +46,7 @@ export class TemplateBudget {
    */
   heavyAllowed: number | undefined = undefined;
   #deadline: number;
+  #produces = 0;
   constructor(
     readonly maxBytes: number = TEMPLATE_LIMITS.bytes,
     readonly maxSteps: number = TEMPLATE_LIMITS.steps,
@@ -76,6 +77,8 @@ export class TemplateBudget {
   produce(n: number): void {
     this.reserve(n);
     this.bytes += n;
+    // The clock here too: a function that builds much in few steps is stopped at its next charge.
+    if (n > 4096 || (++this.#produces & 63) === 0) this.#clock();
   }
 
   /**

@@ -482,7 +482,11 @@ class Printer {
     const f = this.f;
     if (f.precPresent) prec = f.prec;
     // %.999999f builds that many digits: charged before they are built.
-    if (prec > 0) this.reserve(prec + 32);
+    if (prec > 0) {
+      this.reserve(prec + 32);
+      // Building (and, for %g, stripping) that many digits is work even when little is kept.
+      this.budget?.scan(prec);
+    }
     let num = formatFloat(v, verb === 'F' ? 'f' : verb, prec, bits);
     if (f.sharp && verb !== 'b' && !/Inf|NaN/.test(num) && !num.includes('.')) {
       // %#e, %#f, %#g always have a decimal point.

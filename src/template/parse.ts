@@ -11,6 +11,8 @@ import { TEMPLATE_LIMITS, TemplateError } from './budget.js';
 import { decodeRune, goQuote } from './fmt.js';
 
 export const MAX_DEPTH = 50;
+/** Links of one else-if chain (parsed and walked recursively, a few frames each). */
+export const MAX_ELSE_IF = 1000;
 
 // ---- lexer ----
 
@@ -606,6 +608,7 @@ export function parse(name: string, input: string, funcs: FuncInfo, counter: { a
   let vars: string[] = ['$'];
   let rangeDepth = 0;
   let depth = 0;
+  let elseIfs = 0;
   let tok: Item = items[0]!;
   const trees = new Map<string, Tree>();
 
@@ -813,7 +816,12 @@ export function parse(name: string, input: string, funcs: FuncInfo, counter: { a
     if (nx.t === 'else') {
       if (allowElseIf && peek().typ === 'if') {
         next();
+        // An else-if chain is flat in the text: its links do not count as nesting (Go has no
+        // limit); they are bounded on their own, for the recursion that walks them.
+        if (++elseIfs > MAX_ELSE_IF) errorf(`more than ${MAX_ELSE_IF} else-if branches`);
+        depth--;
         elseList = [ifControl()];
+        depth++;
       } else {
         [elseList, nx] = itemList();
         if (nx.t !== 'end') errorf(`expected end; found {{else}}`);

@@ -96,6 +96,12 @@ describe('hostile programs in the whole language', () => {
     else expect(o.message).toMatch(message);
   });
 
+  it('an else-if chain of 999 links renders (Go has no limit; it is not nesting); 1001 are refused from the text', () => {
+    const chain = (n: number) => '{{ if eq .password "x" }}a' + Array.from({ length: n }, (_, i) => `{{ else if eq .password "${i}" }}${i}`).join('') + '{{ else }}none{{ end }}';
+    expect(renderTemplate('h', chain(999), data, new TemplateBudget(undefined, undefined, undefined, 60_000)).toString()).toBe('none');
+    expect(outcome(chain(1001)).message).toContain('more than 1000 else-if branches');
+  }, 60_000);
+
   it('1 MiB of literal text and a 1 MiB string literal render as written', () => {
     const text = 'x'.repeat(1024 * 1024 - 16);
     expect(renderTemplate('h', text, data).length).toBe(text.length);
