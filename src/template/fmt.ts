@@ -188,17 +188,66 @@ function shortestDigits(v: number): { digits: string; dp: number } {
   return { digits: mant.replace('.', ''), dp: Number(exp) + 1 };
 }
 
+/** The exact decimal digits of |v| (a double is m x 2^e: its expansion is finite), v = 0.d1d2... x 10^dp. */
+function exactDigits(v: number): { digits: string; dp: number } {
+  const a = Math.abs(v);
+  if (a === 0) return { digits: '0', dp: 1 };
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, a);
+  const bits = buf.getBigUint64(0);
+  const expBits = Number((bits >> 52n) & 0x7ffn);
+  let m = bits & ((1n << 52n) - 1n);
+  let e: number;
+  if (expBits === 0) e = -1074;
+  else {
+    m |= 1n << 52n;
+    e = expBits - 1075;
+  }
+  let digits: string;
+  let dp: number;
+  if (e >= 0) {
+    digits = (m << BigInt(e)).toString();
+    dp = digits.length;
+  } else {
+    const k = -e;
+    digits = (m * 5n ** BigInt(k)).toString();
+    dp = digits.length - k;
+  }
+  const trimmed = digits.replace(/0+$/, '');
+  return { digits: trimmed || '0', dp };
+}
+
+/** Rounds exact digits to `keep` digits, half to even (strconv's rule for exact ties). */
+function roundDigits(d: { digits: string; dp: number }, keep: number): { digits: string; dp: number } {
+  const ds = d.digits;
+  if (keep < 0) return { digits: '0', dp: d.dp };
+  if (ds.length <= keep) return { digits: ds.padEnd(Math.max(keep, 1), '0'), dp: d.dp };
+  const next = ds.charCodeAt(keep) - 48;
+  const rest = ds.slice(keep + 1);
+  let up = next > 5 || (next === 5 && /[1-9]/.test(rest));
+  if (next === 5 && !/[1-9]/.test(rest)) up = keep > 0 ? (ds.charCodeAt(keep - 1) - 48) % 2 === 1 : false;
+  let kept = ds.slice(0, keep);
+  let dp = d.dp;
+  if (up) {
+    const arr = kept.split('').map(Number);
+    let i = arr.length - 1;
+    while (i >= 0 && arr[i] === 9) arr[i--] = 0;
+    if (i < 0) {
+      arr.unshift(1);
+      dp++;
+      arr.length = Math.max(keep, 1);
+    } else arr[i]!++;
+    kept = arr.join('');
+  }
+  if (kept === '') return { digits: '0', dp: 1 };
+  return { digits: kept, dp };
+}
+
 /** Digits of |v| rounded to `n` significant digits (n >= 1). */
 function precDigits(v: number, n: number): { digits: string; dp: number } {
   if (v === 0) return { digits: '0'.repeat(n), dp: 1 };
-  if (n <= 100) {
-    const e = Math.abs(v).toExponential(n - 1);
-    const [mant, exp] = e.split('e') as [string, string];
-    return { digits: mant.replace('.', ''), dp: Number(exp) + 1 };
-  }
-  const e = Math.abs(v).toExponential(99);
-  const [mant, exp] = e.split('e') as [string, string];
-  return { digits: mant.replace('.', '').padEnd(n, '0'), dp: Number(exp) + 1 };
+  const r = roundDigits(exactDigits(v), n);
+  return { digits: r.digits.padEnd(n, '0'), dp: r.dp };
 }
 
 function fmtE(neg: boolean, digits: string, dp: number, prec: number, ch: string): string {
@@ -225,22 +274,21 @@ function fmtF(neg: boolean, digits: string, dp: number, prec: number): string {
   return s;
 }
 
-/** Digits of |v| with exactly `prec` digits after the point ('f'). */
+/** Digits of |v| with exactly `prec` digits after the point ('f'), half to even on exact ties. */
 function fixedDigits(v: number, prec: number): { digits: string; dp: number } {
-  const a = Math.abs(v);
-  if (prec <= 100 && a < 1e21) {
-    const s = a.toFixed(prec);
-    const [ip, fp = ''] = s.split('.') as [string, string?];
-    const digits = (ip === '0' ? '' : ip) + fp;
-    return { digits: digits || '0', dp: ip === '0' ? 0 : ip.length };
+  if (v === 0) return { digits: '0', dp: 1 };
+  const d = exactDigits(v);
+  const keep = d.dp + prec;
+  if (keep <= 0) {
+    // Rounds to 0 or to one unit in the last place.
+    const half = keep === 0 && (d.digits.charCodeAt(0) - 48 > 5 || (d.digits[0] === '5' && /[1-9]/.test(d.digits.slice(1))));
+    return half ? { digits: '1', dp: 1 - prec } : { digits: '0', dp: 1 };
   }
-  // Huge numbers or precisions: exact digits from BigInt where they exist.
-  const d = shortestDigits(a);
-  return d;
+  return roundDigits(d, keep);
 }
 
 /** strconv.FormatFloat(v, fmt, prec, 64). */
-export function formatFloat(v: number, fmt: string, prec: number, bits: 32 | 64 = 64): string {
+export function formatFloat(v: number, fmt: string, prec: number, bits: 32 | 64 = 64, sharp = false): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
@@ -258,8 +306,7 @@ export function formatFloat(v: number, fmt: string, prec: number, bits: 32 | 64 
         return fmtF(neg, d.digits, d.dp, Math.max(d.digits.length - d.dp, 0));
       }
       const d = fixedDigits(v, prec);
-      if (d.dp === 0 && d.digits !== '0') return fmtF(neg, d.digits, 0, prec);
-      return fmtF(neg, d.digits === '0' ? '0'.repeat(prec + 1) : d.digits, d.dp === 0 ? 1 : d.dp, prec);
+      return fmtF(neg, d.digits, d.dp, prec);
     }
     case 'g':
     case 'G': {
@@ -272,7 +319,8 @@ export function formatFloat(v: number, fmt: string, prec: number, bits: 32 | 64 
         d = precDigits(v, prec);
         eprec = prec;
       }
-      if (!shortest) d = { digits: d.digits.replace(/0+$/, '') || '0', dp: d.dp };
+      // %#g keeps its trailing zeros.
+      if (!shortest && !sharp) d = { digits: d.digits.replace(/0+$/, '') || '0', dp: d.dp };
       if (eprec > d.digits.length && d.digits.length >= d.dp) eprec = d.digits.length;
       if (shortest) eprec = 6;
       const exp = d.dp - 1;
@@ -280,7 +328,7 @@ export function formatFloat(v: number, fmt: string, prec: number, bits: 32 | 64 
         const p = (shortest ? d.digits.length : Math.min(prec, d.digits.length)) - 1;
         return fmtE(neg, d.digits, d.dp, Math.max(p, 0), fmt === 'g' ? 'e' : 'E');
       }
-      if (v === 0) return neg ? '-0' : '0';
+      if (v === 0) return (neg ? '-0' : '0') + (sharp && !shortest && prec > 1 ? '.' + '0'.repeat(prec - 1) : '');
       return fmtF(neg, d.digits, d.dp, Math.max(d.digits.length - d.dp, 0));
     }
     case 'b':
@@ -487,7 +535,17 @@ class Printer {
       // Building (and, for %g, stripping) that many digits is work even when little is kept.
       this.budget?.scan(prec);
     }
-    let num = formatFloat(v, verb === 'F' ? 'f' : verb, prec, bits);
+    let num = formatFloat(v, verb === 'F' ? 'f' : verb, prec, bits, f.sharp && (verb === 'g' || verb === 'G'));
+    if (f.sharp && prec < 0 && (verb === 'g' || verb === 'G') && !/Inf|NaN/.test(num)) {
+      // %#g with the shortest digits keeps at least 6 significant digits (zeros added), as Go's fmt.
+      const eAt = num.search(/[eE]/);
+      let mant = eAt >= 0 ? num.slice(0, eAt) : num;
+      const tail = eAt >= 0 ? num.slice(eAt) : '';
+      const sig = mant.replace(/^[-+]?/, '').replace('.', '').replace(/^0+(?=\d)/, '');
+      const n = sig === '0' || /^0*$/.test(sig) ? 1 : sig.replace(/^0+/, '').length;
+      if (n < 6) mant = (mant.includes('.') ? mant : mant + '.') + '0'.repeat(6 - n);
+      num = mant + tail;
+    }
     if (f.sharp && verb !== 'b' && !/Inf|NaN/.test(num) && !num.includes('.')) {
       // %#e, %#f, %#g always have a decimal point.
       const eAt = num.search(/[eE]/);
