@@ -208,10 +208,11 @@ class State {
       }
     } else if (val instanceof GoMap) {
       this.env.budget.step(Math.ceil(val.entries.size / 8));
-      const keys = [...val.entries.keys()].sort(compareBytes);
-      for (const k of keys) {
+      // A snapshot of the pairs, as Go's fmtsort.Sort takes: the body may change the map (unset).
+      const pairs = [...val.entries].sort((x, y) => compareBytes(x[0], y[0]));
+      for (const [k, v] of pairs) {
         ran = true;
-        if (!one(k, val.entries.get(k)!)) break;
+        if (!one(k, v)) break;
       }
     } else if (val === MISSING || val === null) {
       // A nil map or slice: not an error.
