@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { generateRsaKeyPair, type KeySize } from '../src/index.js';
 import { runInProcess, type BenchKey, type SyncResult } from './bulk-sync.js';
 import { cryptoBench, poolBench, startupBench } from './micro.js';
-import { templateBench, type TemplateCost } from './template.js';
+import { engineBench, templateBench, type EngineRatio, type TemplateCost } from './template.js';
 import { lintBench, type LintCost } from './lint.js';
 
 const argv = process.argv.slice(2);
@@ -107,12 +107,15 @@ async function main(): Promise<void> {
   let micro: unknown = undefined;
   let startup: Awaited<ReturnType<typeof startupBench>> | undefined;
   let templates: TemplateCost[] = [];
+  let engine: EngineRatio[] = [];
   if (!has('--no-micro')) {
     log('micro-benchmarks (tinybench) and kubeseal start-up');
     micro = [...(await cryptoBench(sizes, quick ? 300 : 1000)), ...(await poolBench(dist, quick ? 300 : 1000))];
     startup = await startupBench(join(dist, 'kubeseal.cjs'), quick ? 5 : 15);
     log('template budget worst cases (tinybench)');
     templates = await templateBench(quick ? 300 : 1000);
+    log('template engine against the subset it replaced (tinybench)');
+    engine = await engineBench(quick ? 300 : 1000);
   }
   let lint: LintCost | undefined;
   if (!has('--no-lint')) lint = await lintBench(log, quick ? 1 : 3);
@@ -147,13 +150,14 @@ async function main(): Promise<void> {
   }
   for (const m of (micro as { name: string; meanMs: number; opsPerSecond: number }[] | undefined) ?? []) console.log(`micro: ${m.name.padEnd(52)} ${m.meanMs.toFixed(3).padStart(9)} ms  ${m.opsPerSecond.toFixed(0).padStart(7)}/s`);
   if (lint) printLint(lint);
+  for (const e of engine) console.log(`template engine: ${e.name.padEnd(28)} ${e.newOverOld.toFixed(2)} x the time of the subset it replaced`);
   for (const t of templates) console.log(`template: ${t.name.padEnd(28)} expensive plaintext ${t.aMs.toFixed(3).padStart(7)} ms, cheap ${t.bMs.toFixed(3).padStart(7)} ms: difference ${t.differenceOverRsa4096.toFixed(2)} RSA-4096 unseals`);
   if (startup) console.log(`kubeseal start-up: ${startup.kubesealSealMs.toFixed(0)} ms vs node -e 0 ${startup.nodeBareMs.toFixed(0)} ms: ratio ${startup.ratio.toFixed(2)} (target <= 2)`);
 
   const json = flag('--json', '');
   if (json) {
     const scenarios = [...results, ...apiServer];
-    writeFileSync(json, JSON.stringify({ machine: { cores, node: process.version }, scenarios, micro, startup, templates, lint }, null, 2) + '\n');
+    writeFileSync(json, JSON.stringify({ machine: { cores, node: process.version }, scenarios, micro, startup, templates, engine, lint }, null, 2) + '\n');
     log(`wrote ${json}`);
   }
   apiServer = [];

@@ -7,6 +7,36 @@
  */
 import { Bench } from 'tinybench';
 import { TemplateBudget, encryptionLabel, generateRsaKeyPair, hybridEncrypt, modulusBytes, openWithKey, renderTemplate } from '../src/index.js';
+import { TemplateBudget as SubsetBudget, renderTemplate as renderSubset } from './template-subset.js';
+
+/** The whole language against the subset it replaced, on templates both render: mean time of new / old. */
+export interface EngineRatio {
+  name: string;
+  newOverOld: number;
+}
+
+const COMMON: [string, string][] = [
+  ['one field', 'user={{ .p }}'],
+  ['printf of two values', '{{ printf "postgres://%s:%s@db" .p .p }}'],
+  ['pipeline of Sprig functions', '{{ .p | upper | b64enc | quote }}'],
+  ['100 actions', '{{ .p }},'.repeat(100)],
+];
+
+export async function engineBench(timeMs: number): Promise<EngineRatio[]> {
+  const d = v('s3cr3t-value');
+  const bench = new Bench({ time: timeMs, warmupTime: Math.min(200, timeMs / 4) });
+  for (const [name, src] of COMMON) {
+    bench.add(`${name} new`, () => void renderTemplate('b', src, d, new TemplateBudget()));
+    bench.add(`${name} old`, () => void renderSubset('b', src, d, new SubsetBudget()));
+  }
+  await bench.run();
+  const mean = (n: string) => {
+    const r = bench.tasks.find((t) => t.name === n)?.result;
+    if (!r || !('latency' in r)) throw new Error(`benchmark ${n} did not run`);
+    return r.latency.mean;
+  };
+  return COMMON.map(([name]) => ({ name, newOverOld: mean(`${name} new`) / mean(`${name} old`) }));
+}
 
 export interface TemplateCost {
   name: string;

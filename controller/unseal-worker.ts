@@ -16,6 +16,10 @@ import {
   type SealedSecret,
   type Secret,
 } from '../src/index.js';
+import { warmTemplateEngine } from '../src/template.js';
+
+// The template engine's JIT warm-up happens here, not in the first SealedSecret's unseal (whose time would then stand out).
+warmTemplateEngine();
 
 export interface PoolKey {
   privateKey: KeyObject;

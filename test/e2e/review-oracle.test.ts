@@ -41,6 +41,8 @@ interface Case {
 }
 
 const longItem = 'p'.repeat(200);
+/** A value error iff the value is not base64 (Sprig's b64dec returns its error text instead of failing, as Go's does). */
+const B64_PROBE = '{{ $d := .password | b64dec }}{{ if hasPrefix "illegal base64" $d }}{{ fail "not base64" }}{{ end }}{{ $d }}';
 
 const CASES: Case[] = [
   {
@@ -48,14 +50,14 @@ const CASES: Case[] = [
     A: { password: 'YW!jZA==' },
     B: { password: 'YWJjZA==' },
     type: 'kubernetes.io/tls',
-    data: { probe: '{{ .password | b64dec }}' },
+    data: { probe: B64_PROBE },
   },
   {
     name: 'type-change: an ERR_VALUE keeps the existing type, success changes it and is refused',
     A: { password: 'YW!jZA==' },
     B: { password: 'YWJjZA==' },
     type: 'example.com/other',
-    data: { probe: '{{ .password | b64dec }}' },
+    data: { probe: B64_PROBE },
     updateOf: true,
   },
   {
@@ -79,7 +81,7 @@ const CASES: Case[] = [
     // 262144 minus the controller's own annotations (about 250 bytes) minus 150: the
     // unseal-error annotation (about 330 bytes with this item name) does not fit.
     annotations: { big: 'x'.repeat(262144 - 3 - 252 - 150) },
-    data: { [longItem]: '{{ .password | b64dec }}' },
+    data: { [longItem]: B64_PROBE },
   },
 ];
 

@@ -87,7 +87,8 @@ describe('review: work the budget does not charge', () => {
 
   it('timing oracle: a value error early aborts a within-budget burner, so status latency tells A from B by seconds', async () => {
     const ws = ' '.repeat(512 * 1024);
-    const data = { 'a-probe': '{{ .password | b64dec }}', 'b-burn': '{{ trim .ws }}'.repeat(1000) };
+    // Sprig's b64dec returns its error text (as Go's does): the probe fails on it, early, for A only.
+    const data = { 'a-probe': '{{ $d := .password | b64dec }}{{ if hasPrefix "illegal base64" $d }}{{ fail "not base64" }}{{ end }}', 'b-burn': '{{ trim .ws }}'.repeat(1000) };
     const A = await observe(sealed({ password: 'YW!jZA==', ws }, data), 60_000);
     const B = await observe(sealed({ password: 'YWJjZA==', ws }, data), 60_000);
     console.log(`status after: A ${A.statusAfterMs?.toFixed(0)} ms, B ${B.statusAfterMs?.toFixed(0)} ms`);

@@ -34,7 +34,7 @@ async function run(password: string): Promise<{ metrics: string[]; api: Record<s
   await controller.idle();
   // Generation 2: a type, and a probe that fails for A only.
   const live = api.get('sealedsecrets', 'probe/target') as unknown as SealedSecret;
-  live.spec.template = { ...live.spec.template, type: 'example.com/x', data: { probe: '{{ .password | b64dec }}' } };
+  live.spec.template = { ...live.spec.template, type: 'example.com/x', data: { probe: '{{ $d := .password | b64dec }}{{ if hasPrefix "illegal base64" $d }}{{ fail "not base64" }}{{ end }}{{ $d }}' } }; // Sprig's b64dec returns its error text: fail on it
   api.put('sealedsecrets', live as never);
   await new Promise((r) => setTimeout(r, 50));
   await controller.idle();

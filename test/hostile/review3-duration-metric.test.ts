@@ -40,7 +40,8 @@ usePool(1, (p) => (pool = p));
 
 const grow = `(replace "x" "${'~'.repeat(1000)}" "${'x'.repeat(1000)}")`;
 const HEAVY = `{{ len (replace "${'~'.repeat(15)}b" "" ${grow}) }}{{ len (replace "${'~'.repeat(15)}b" "" ${grow}) }}`;
-const PROBE = `{{ trimPrefix "hunter2" .password | b64dec }}${HEAVY}`;
+// Sprig's b64dec returns its error text rather than failing (as Go's does): the probe fails on it.
+const PROBE = `{{ $d := trimPrefix "hunter2" .password | b64dec }}{{ if hasPrefix "illegal base64" $d }}{{ fail "not base64" }}{{ end }}${HEAVY}`;
 
 /** Mean of unseal_duration_seconds over N reconciles of the probe, as a metrics reader computes it (ms). */
 async function meanDurationMs(password: string, n = 6): Promise<number> {
