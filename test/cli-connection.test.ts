@@ -3,7 +3,8 @@
  * with the built binary against a real HTTPS server that plays the API server's service proxy
  * and records what each request carried (credentials, impersonation headers, the client
  * certificate, the SNI name), and a real CONNECT proxy that records what it was asked.
- * The real API server runs the same flags in test/e2e/kubeseal-cluster.test.ts.
+ * The real API server runs the same flags in test/e2e/kubeseal-cluster.test.ts (up to its service
+ * proxy) and test/e2e/node/node.test.ts (to the controller Pod).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -20,8 +20,10 @@ export default function setup(): void {
   // All four binaries (the control plane, and kubelet + kube-scheduler for test/e2e/node/): one make
   // on a fresh machine, sharing the code generators (~25 min on 2 cores); nothing when cached.
   execFileSync('bash', [script, 'build', '--node'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60 * 60_000 });
-  // The node suite's vitest (scripts/test-runtimes.mjs runs it beside the others) uses no
-  // single-file kubeseal, and must not build it at the same time as the other vitest.
+  // The node suite's vitest (scripts/test-runtimes.mjs runs it beside the others) must not build
+  // the single-file kubeseal at the same time as the other vitest, which builds it first thing
+  // (release.mjs puts it in place with a rename); the node suite's one test of it runs minutes
+  // later, after `up --node`, and waits for the file.
   if (process.env['SEALED_SECRETS_SETUP_NO_SEA'] === '1') return;
   if (existsSync(fileURLToPath(new URL('../dist/kubeseal-sea.cjs', import.meta.url)))) {
     execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/release.mjs', import.meta.url)), 'sea'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 10 * 60_000 });

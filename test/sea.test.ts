@@ -2,7 +2,7 @@
  * The single-file kubeseal (Node's single executable applications, scripts/release.mjs) used
  * as someone without a checkout uses it: copied alone into an empty directory, no node_modules
  * anywhere above it, no node on PATH. (Fetching a certificate from a cluster:
- * test/e2e/kubeseal-cluster.test.ts.)
+ * test/e2e/node/node.test.ts, through the service proxy to the controller Pod.)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

@@ -4,16 +4,22 @@
  * read-only root filesystem, uid 1001, seccomp and the 384Mi memory limit enforced by the Pod's
  * cgroup. One node per machine, so this is the only test file that starts one, and its tests run
  * in order on that node; the last one takes the node down and checks the machine is as before.
+ * kubeseal's cluster modes (--fetch-cert, sealing, --validate, --re-encrypt of files, trees and
+ * routed repositories, the single-file kubeseal) run here, through the API server's service proxy
+ * to the Pod's IP; test/e2e/kubeseal-cluster.test.ts checks the connection flags against an API
+ * server alone.
  */
 import { execFileSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { paths } from '../../../controller/kube/client.js';
 import { publicKeyFingerprint, sealSecret, type SealedSecret } from '../../../src/index.js';
 import { kubeseal, tempDir } from '../../cli-helpers.js';
+import { startConnectProxy } from '../../connect-proxy.js';
+import { SEA_BIN, aloneCopy } from '../../sea-helpers.js';
 import {
   ROOT,
   containerCgroup,
@@ -74,6 +80,24 @@ async function sealingKey() {
   const cert = (await kubeseal(['--fetch-cert'], { env: env(), cwd: dir })).stdout;
   const publicKey = createPublicKey(cert);
   return { publicKey, fingerprint: publicKeyFingerprint(publicKey) };
+}
+
+/** The certificate the controller Pod serves on its own IP. */
+async function podCertificate(): Promise<string> {
+  const [pod] = (await controllerPods(cluster!.admin)).filter((p) => podReady(p) && !p.metadata.deletionTimestamp);
+  return (await fetch(`http://${pod!.status.podIP}:8080/v1/cert.pem`)).text();
+}
+
+/** A new key from the leader Pod (SIGUSR1 to its PID 1, with --key-activation-delay=0s): its fingerprint once kubeseal seals with it. */
+async function rotate(): Promise<string> {
+  const before = (await sealingKey()).fingerprint;
+  const pods = (await controllerPods(cluster!.admin)).filter((p) => podReady(p) && !p.metadata.deletionTimestamp);
+  expect(pods).toHaveLength(1);
+  process.kill(containerPid(pods[0]!), 'SIGUSR1');
+  return waitFor(async () => {
+    const k = await sealingKey();
+    return k.fingerprint !== before ? k.fingerprint : undefined;
+  }, 60_000, 'the rotated key to seal', 500);
 }
 
 async function secretValue(ns: string, name: string, key: string, ms = 30_000): Promise<string> {
@@ -203,15 +227,34 @@ const tcp = (host, port) => new Promise((r) => { const s = net.connect({ host, p
 });
 
 describe('kubeseal through the API server service proxy to the Pod', () => {
-  it('--fetch-cert returns the certificate the Pod serves on its own IP', async () => {
-    const [pod] = await controllerPods(cluster!.admin);
+  it('--fetch-cert returns the certificate the Pod serves on its own IP (default controller name and namespace), -w FILE writes it', async () => {
+    const served = await podCertificate();
     const r = await kubeseal(['--fetch-cert'], { env: env(), cwd: dir });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(await (await fetch(`http://${pod!.status.podIP}:8080/v1/cert.pem`)).text());
+    expect(r.stdout).toBe(served);
+    const w = await kubeseal(['--fetch-cert', '-w', 'fetched.pem'], { env: env(), cwd: dir });
+    expect(w.code).toBe(0);
+    expect(w.stdout).toBe('');
+    expect(readFileSync(join(dir, 'fetched.pem'), 'utf8')).toBe(served);
   });
 
-  it('seals with the fetched certificate, the Pod unseals, --validate names what cannot be unsealed', async () => {
+  it('the single-file kubeseal, alone in an empty directory with no node on PATH, fetches the certificate and seals with it', async () => {
+    // Under scripts/test-runtimes.mjs the other vitest builds it (test/global-setup.ts).
+    await waitFor(() => existsSync(SEA_BIN), 5 * 60_000, `${SEA_BIN}`, 1000);
+    const alone = aloneCopy();
+    const fetched = alone.run(['--fetch-cert'], { env: env() });
+    expect(fetched.stderr).toBe('');
+    expect(fetched.code).toBe(0);
+    expect(fetched.stdout).toBe(await podCertificate());
+    const sealed = alone.run([], { input: secretYaml('fetched-by-sea', 'v-sea-1'), env: env() });
+    expect(sealed.stderr).toBe('');
+    expect(sealed.code).toBe(0);
+    await cluster!.admin.request({ method: 'POST', path: paths.sealedSecrets('default'), body: parseYaml(sealed.stdout) as SealedSecret });
+    expect(await secretValue('default', 'fetched-by-sea', 'token')).toBe('v-sea-1');
+  }, 6 * 60_000);
+
+  it('seals with the fetched certificate, the Pod unseals, --validate checks every document and names each one that cannot be unsealed (upstream #474)', async () => {
     const r = await kubeseal([], { input: secretYaml('from-pod', 'v-pod-1'), env: env(), cwd: dir });
     expect(r.code).toBe(0);
     await cluster!.admin.request({ method: 'POST', path: paths.sealedSecrets('default'), body: parseYaml(r.stdout) as SealedSecret });
@@ -219,13 +262,60 @@ describe('kubeseal through the API server service proxy to the Pod', () => {
     const ok = await kubeseal(['--validate'], { input: r.stdout, env: env(), cwd: dir });
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
-    const bad = await kubeseal(['--validate'], { input: r.stdout.replace('name: from-pod', 'name: renamed'), env: env(), cwd: dir });
+    writeFileSync(join(dir, 'all.yaml'), r.stdout + r.stdout.replace('name: from-pod', 'name: renamed'));
+    const bad = await kubeseal(['--validate', '-f', 'all.yaml'], { env: env(), cwd: dir });
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('error: unable to decrypt sealed secret: default/renamed; they were sealed for another controller key, or for another namespace, name or scope');
   }, 60_000);
 
-  it('--re-encrypt rewrites a file to the newest key after a rotation through /v1/rotate', async () => {
-    const sealed = (await kubeseal(['-o', 'yaml'], { input: secretYaml('rotated', 'v-rotate-1'), env: env(), cwd: dir })).stdout;
+  it("with kubectl's connection flags and no kubeconfig, in-cluster mode (sealing too) and through HTTPS_PROXY", async () => {
+    // test/e2e/kubeseal-cluster.test.ts tries each flag and its errors against an API server alone; here they reach the Pod.
+    const kc = parseYaml(readFileSync(cluster!.kubeconfig, 'utf8')) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[]; users: { user: { token: string } }[] };
+    const server = kc.clusters[0]!.cluster.server;
+    const token = kc.users[0]!.user.token;
+    const home = tempDir();
+    const caFile = join(home, 'ca.crt');
+    writeFileSync(caFile, Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64'));
+    const served = await podCertificate();
+    const bare = (args: string[], extra: Record<string, string> = {}, input?: string) => kubeseal(args, { cwd: home, input, env: { HOME: home, ...extra } });
+    const flags = await bare(['--fetch-cert', '--server', server, '--token', token, '--certificate-authority', caFile]);
+    expect(flags.stderr).toBe('');
+    expect(flags.code).toBe(0);
+    expect(flags.stdout).toBe(served);
+    // Inside a Pod: KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount files, as client-go's in-cluster config.
+    const sa = join(home, 'serviceaccount');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'token'), token);
+    writeFileSync(join(sa, 'ca.crt'), readFileSync(caFile));
+    writeFileSync(join(sa, 'namespace'), 'default');
+    const url = new URL(server);
+    const inPod = { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port, KUBESEAL_SERVICE_ACCOUNT_DIR: sa };
+    const fetched = await bare(['--fetch-cert'], inPod);
+    expect(fetched.stderr).toBe('');
+    expect(fetched.stdout).toBe(served);
+    // Sealing in the Pod: the certificate through the API server, the namespace from the ServiceAccount.
+    const sealed = await bare(['-o', 'json'], inPod, JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sealed-in-pod' }, stringData: { token: 'v-in-pod' } }));
+    expect(sealed.code).toBe(0);
+    const ss = JSON.parse(sealed.stdout) as SealedSecret;
+    expect(ss.metadata.namespace).toBe('default');
+    await cluster!.admin.request({ method: 'POST', path: paths.sealedSecrets('default'), body: ss });
+    expect(await secretValue('default', 'sealed-in-pod', 'token')).toBe('v-in-pod');
+    // A CONNECT tunnel: the proxy alone knows where kubernetes.default (in the serving certificate) is.
+    const proxy = await startConnectProxy((h) => (h === 'kubernetes.default' ? '127.0.0.1' : h));
+    try {
+      const r = await bare(['--fetch-cert', '--server', server.replace('127.0.0.1', 'kubernetes.default'), '--token', token, '--certificate-authority', caFile], { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}` });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(served);
+      expect(proxy.seen.map((p) => p.line)).toEqual([`CONNECT kubernetes.default:${url.port}`, `CONNECT kubernetes.default:${url.port}`]);
+    } finally {
+      proxy.close();
+    }
+  }, 60_000);
+
+  it('--re-encrypt rewrites a file to the newest key after a rotation through /v1/rotate, keeping template data', async () => {
+    const plain = (await kubeseal(['-o', 'yaml'], { input: secretYaml('rotated', 'v-rotate-1'), env: env(), cwd: dir })).stdout;
+    const sealed = plain.replace('    metadata:\n', '    data:\n      url: "https://{{ .token }}@example"\n    metadata:\n');
+    expect(sealed).not.toBe(plain);
     writeFileSync(join(dir, 'rotated.yaml'), sealed);
     const oldFp = (parseYaml(sealed) as SealedSecret).metadata.annotations!['sealed-secrets-ts.io/key-fingerprints'];
     // Keys made now seal at once (the default waits 2m for every replica to load them): a user's flag.
@@ -249,9 +339,66 @@ describe('kubeseal through the API server service proxy to the Pod', () => {
     expect(r.code).toBe(0);
     const out = parseYaml(readFileSync(join(dir, 'rotated.yaml'), 'utf8')) as SealedSecret;
     expect(out.metadata.annotations!['sealed-secrets-ts.io/key-fingerprints']).toBe(newFp);
+    expect(out.spec.template!.data).toEqual({ url: 'https://{{ .token }}@example' });
+    expect(out.spec.encryptedData['token']).not.toBe((parseYaml(sealed) as SealedSecret).spec.encryptedData['token']);
     const v = await kubeseal(['--validate', '-f', 'rotated.yaml'], { env: env(), cwd: dir });
     expect(v.code).toBe(0);
   }, 240_000);
+
+  it('--re-encrypt -f DIR re-encrypts every SealedSecret file in a tree, keeping comments and leaving other files alone', async () => {
+    const seal = async (name: string, fmt: string) => (await kubeseal(['-o', fmt], { input: secretYaml(name, `v-${name}`), env: env(), cwd: dir })).stdout;
+    const tree = join(dir, 'gitops');
+    mkdirSync(join(tree, 'apps/a'), { recursive: true });
+    mkdirSync(join(tree, '.git'), { recursive: true });
+    const multi = `# team a secrets: sealed, safe to commit\n${(await seal('one', 'yaml')).replace(/^---\n/, '')}---\n${(await seal('two', 'yaml')).replace(/^---\n/, '')}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n`;
+    writeFileSync(join(tree, 'apps/a/secrets.yaml'), multi);
+    writeFileSync(join(tree, 'apps/three.json'), await seal('three', 'json'));
+    const other = 'apiVersion: v1\nkind: ConfigMap  # not a SealedSecret\nmetadata: {name: x}\n';
+    writeFileSync(join(tree, 'apps/other.yaml'), other);
+    writeFileSync(join(tree, '.git/ignored.yaml'), await seal('ignored', 'yaml'));
+    writeFileSync(join(tree, 'apps/broken.yaml'), 'kind: SealedSecret\nmetadata: [oops\n');
+    const newFp = await rotate();
+    const r = await kubeseal(['--re-encrypt', '-f', 'gitops'], { env: env(), cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr, r.stderr).toContain('re-encrypted 3 SealedSecret(s) in 2 file(s) under gitops; 1 failed');
+    expect(r.stderr).toContain('error: gitops/apps/broken.yaml: cannot be parsed');
+    const after = readFileSync(join(tree, 'apps/a/secrets.yaml'), 'utf8');
+    expect(after.startsWith('# team a secrets: sealed, safe to commit\n')).toBe(true);
+    const docs = after.split(/^---$/m).map((d) => parseYaml(d));
+    expect(docs.map((d) => d.kind)).toEqual(['SealedSecret', 'SealedSecret', 'ConfigMap']);
+    for (const d of docs.slice(0, 2)) expect(d.metadata.annotations['sealed-secrets-ts.io/key-fingerprints']).toBe(newFp);
+    expect(JSON.parse(readFileSync(join(tree, 'apps/three.json'), 'utf8')).metadata.annotations['sealed-secrets-ts.io/key-fingerprints']).toBe(newFp);
+    expect(readFileSync(join(tree, 'apps/other.yaml'), 'utf8')).toBe(other);
+    expect(readFileSync(join(tree, '.git/ignored.yaml'), 'utf8')).not.toContain(newFp);
+    const v = await kubeseal(['--validate', '-f', 'gitops/apps/three.json'], { env: env(), cwd: dir });
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+  }, 120_000);
+
+  it('--re-encrypt -f DIR with .sealed-secrets.yaml sends each file to its own cluster, and reports the unreachable one', async () => {
+    const kc = readFileSync(cluster!.kubeconfig, 'utf8');
+    const context = (parseYaml(kc) as { 'current-context': string })['current-context'];
+    const repo = join(dir, 'fleet');
+    mkdirSync(join(repo, 'overlays/here'), { recursive: true });
+    mkdirSync(join(repo, 'overlays/gone'), { recursive: true });
+    // "gone": a kubeconfig whose API server refuses connections.
+    writeFileSync(join(repo, 'gone.kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters:\n- name: g\n  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: gone\n  context: {cluster: g, user: u}\ncurrent-context: gone\n');
+    writeFileSync(join(repo, 'here.pem'), (await kubeseal(['--fetch-cert'], { env: env(), cwd: dir })).stdout);
+    writeFileSync(join(repo, '.sealed-secrets.yaml'), `clusters:\n  here: {cert: here.pem, context: ${context}, kubeconfig: ${cluster!.kubeconfig}}\n  gone: {cert: here.pem, context: gone, kubeconfig: gone.kubeconfig}\npaths:\n  - match: overlays/here/**\n    clusters: [here]\n  - match: overlays/gone/**\n    clusters: [gone]\n`);
+    const sealedFor = async (name: string) => (await kubeseal(['-o', 'yaml'], { input: secretYaml(name, `v-${name}`), env: env(), cwd: dir })).stdout;
+    writeFileSync(join(repo, 'overlays/here/a.yaml'), await sealedFor('fleet-a'));
+    const goneBefore = await sealedFor('fleet-b');
+    writeFileSync(join(repo, 'overlays/gone/b.yaml'), goneBefore);
+    const newFp = await rotate();
+    // No KUBECONFIG: the config's contexts decide where each file goes.
+    const r = await kubeseal(['--re-encrypt', '-f', 'overlays'], { cwd: repo });
+    expect(r.code).toBe(1);
+    expect(r.stderr, r.stderr).toContain('re-encrypted 1 SealedSecret(s) in 1 file(s) under overlays; 1 failed');
+    expect(r.stderr).toContain('error: overlays/gone/b.yaml: cluster gone: cannot reach the API server https://127.0.0.1:1');
+    expect(readFileSync(join(repo, 'overlays/gone/b.yaml'), 'utf8')).toBe(goneBefore);
+    const a = parseYaml(readFileSync(join(repo, 'overlays/here/a.yaml'), 'utf8')) as SealedSecret;
+    expect(a.metadata.annotations!['sealed-secrets-ts.io/key-fingerprints']).toBe(newFp);
+  }, 120_000);
 });
 
 describe('at scale, inside the Pod limits', () => {
