@@ -12,11 +12,11 @@ import {
   toErrorJSON,
   unsealSealedSecret,
   verifySealedSecret,
+  warmTemplateEngine,
   type ErrorJSON,
   type SealedSecret,
   type Secret,
 } from '../src/index.js';
-import { warmTemplateEngine } from '../src/template.js';
 
 // The template engine's JIT warm-up happens here, not in the first SealedSecret's unseal (whose time would then stand out).
 warmTemplateEngine();

@@ -60,7 +60,7 @@ export {
 } from './crypto/keys.js';
 export { DEFAULT_CERT_TTL_MS, buildSelfSignedCertificate, type CertificateOptions } from './crypto/certificate.js';
 export { KeyRing, type AddKeyOptions, type KeyEntry, type OpenResult } from './keyring.js';
-export { MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget, parseTemplate, renderParsed, renderTemplate, type ParsedTemplate } from './template.js';
+export { MAX_OUTPUT_BYTES, TEMPLATE_LIMITS, TemplateBudget, parseTemplate, renderParsed, renderTemplate, warmTemplateEngine, type ParsedTemplate } from './template.js';
 export {
   NO_KEY_COULD_DECRYPT,
   buildSecret,

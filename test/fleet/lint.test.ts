@@ -167,7 +167,7 @@ describe('kubeseal lint', () => {
   it('template-error and template-missing-item: found without any plaintext', async () => {
     const base = await sealed(prod.certPem, 'db', { namespace: 'prod', values: { user: 'u', pass: 'p' } });
     const withTemplate = (data: string) => base.replace(/  template:\n    metadata:\n/, `  template:\n    data:\n${data}    metadata:\n`);
-    const dir = repo({ 'overlays/prod/db.sealed.yaml': withTemplate('      url: "postgres://{{ .user }}:{{ index . \\"pass\\" | urlquery }}@db"\n') });
+    const dir = repo({ 'overlays/prod/db.sealed.yaml': withTemplate('      url: "postgres://{{ .user }}:{{ index . \\"pass\\" | nosuchfunc }}@db"\n') });
     expect(readFileSyncText(join(dir, 'overlays/prod/db.sealed.yaml'))).toContain('data:');
     const bad = await lint(dir);
     expect(rules(bad.findings)).toEqual(['template-error']);
