@@ -259,7 +259,11 @@ build_controller_image() {
   local d; d="$(node_dir)/images"
   mkdir -p "$d"
   local tag
-  tag="$(node "$ROOT_DIR/scripts/build-image.mjs" controller --out "$d/controller.tar")"
+  # SEALED_SECRETS_IMAGE_NO_BUILD=1: dist/ is already built (npm test builds it first) and other test
+  # runs are using it right now; rebuilding it under them would race (a half-written dist/kubeseal.cjs).
+  local build=()
+  [ "${SEALED_SECRETS_IMAGE_NO_BUILD:-}" = 1 ] && build=(--no-build)
+  tag="$(node "$ROOT_DIR/scripts/build-image.mjs" controller --out "$d/controller.tar" "${build[@]}")"
   ctr_ images import "$d/controller.tar" >&2
   node_log "image: $tag imported"
 }

@@ -52,7 +52,7 @@ for (const line of lines.length ? lines : Object.keys(LINES).map(Number)) {
     // vitest runs one file at a time on 2 cores; the node suite (test/e2e/node/, ~4 min, mostly
     // waiting on kubelet and the API server) runs in a second vitest beside the others, its
     // output printed when it ends.
-    const nodeRun = run(node, [VITEST, 'run', ...NODE_SUITES], { ...env, SEALED_SECRETS_SETUP_NO_SEA: '1' }, true);
+    const nodeRun = run(node, [VITEST, 'run', ...NODE_SUITES], { ...env, SEALED_SECRETS_SETUP_NO_SEA: '1', SEALED_SECRETS_IMAGE_NO_BUILD: '1' }, true);
     const main = await run(node, [VITEST, 'run', ...filters, '--exclude', 'test/e2e/node/**'], env);
     record(what, main);
     const n = await nodeRun;

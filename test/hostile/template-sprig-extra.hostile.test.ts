@@ -6,7 +6,7 @@
  * in Go's error result (FuncError) or a budget stop (EvalError), never another exception:
  * both are ERR_VALUE, concealed from everyone who cannot read the Secret.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EvalError, TEMPLATE_LIMITS, TemplateBudget } from '../../src/template/budget.js';
@@ -131,7 +131,21 @@ describe('expensive crypto fits only a few times per SealedSecret, refused befor
 });
 
 describe('keys a template supplies cannot make signing slow', () => {
-  const pkcs1 = (jwk: object) => createPrivateKey({ key: jwk as never, format: 'jwk' }).export({ type: 'pkcs1', format: 'pem' }) as string;
+  // A PKCS#1 RSAPrivateKey built by hand from JWK-style fields: newer OpenSSL (Node 22+) refuses to import an
+  // inconsistent JWK, and these keys are inconsistent on purpose (the code under test must refuse them itself).
+  const derLength = (n: number) => (n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]));
+  const derInt = (b: Buffer) => {
+    let v = b;
+    while (v.length > 1 && v[0] === 0 && v[1]! < 0x80) v = v.subarray(1);
+    if (v[0]! & 0x80) v = Buffer.concat([Buffer.from([0]), v]);
+    return Buffer.concat([Buffer.from([0x02]), derLength(v.length), v]);
+  };
+  const pkcs1 = (jwk: Record<string, string>) => {
+    const fields = ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi'].map((k) => derInt(Buffer.from(jwk[k]!, 'base64url')));
+    const body = Buffer.concat([derInt(Buffer.from([0])), ...fields]);
+    const der = Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+    return `-----BEGIN RSA PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END RSA PRIVATE KEY-----\n`;
+  };
   const b64u = (b: Buffer) => b.toString('base64url');
 
   it('a forged 16384-bit RSA key (random numbers: OpenSSL would fall back to a slow non-CRT modexp) is refused at once', () => {
