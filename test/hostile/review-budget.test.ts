@@ -71,18 +71,20 @@ async function observe(ss: SealedSecret, ms: number): Promise<{ status: unknown;
 describe('review: work the budget does not charge', () => {
   it('CPU: functions that scan their input are charged for it, so 2000 trims of 512 KiB stop after a few', () => {
     const data = new Map([['ws', Buffer.alloc(512 * 1024, 32)]]);
-    const budget = new TemplateBudget();
+    // A roomy wall clock (the machine is shared, and CI runs suites side by side): what must stop these is the
+    // scan and step charges, not the 250 ms backstop.
+    const budget = new TemplateBudget(undefined, undefined, undefined, 60_000);
     const t0 = performance.now();
     expect(() => renderTemplate('burn', '{{ trim .ws }}'.repeat(2000), data, budget)).toThrow(/read more than 4194304 bytes in all/);
     const ms = performance.now() - t0;
-    const b2 = new TemplateBudget();
+    const b2 = new TemplateBudget(undefined, undefined, undefined, 60_000);
     const t1 = performance.now();
     expect(() => renderTemplate('burn', '{{ replace "a" "" .aa }}'.repeat(4), new Map([['aa', Buffer.alloc(1024 * 1024, 97)]]), b2)).toThrow(/more than 20000 steps/);
     const ms2 = performance.now() - t1;
     console.log(`2000 x trim of 512 KiB: stopped after ${ms.toFixed(0)} ms (${budget.scanned} bytes read); replace "a" "" over 1 MiB: stopped after ${ms2.toFixed(0)} ms`);
     // Bounded by the budget, far from the seconds it took before (a loose bound: the machine is shared).
-    expect(ms).toBeLessThan(250);
-    expect(ms2).toBeLessThan(250);
+    expect(ms).toBeLessThan(1000);
+    expect(ms2).toBeLessThan(1000);
   }, 120_000);
 
   it('timing oracle: a value error early aborts a within-budget burner, so status latency tells A from B by seconds', async () => {

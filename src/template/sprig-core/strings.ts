@@ -150,6 +150,14 @@ function isSeparator(r: number): boolean {
 /** Trims runes matching `pred` from both ends (invalid bytes never match unless `pred(0xfffd)`). */
 function trimFunc(ctx: FuncContext, s: GoString, pred: (r: number) => boolean): GoString {
   ctx.budget.scan(s.length);
+  // ASCII fast path: an ASCII byte is its own rune, so no decoding (or copy to a Buffer) is needed until
+  // the first byte of a multi-byte sequence, from either end.
+  let a = 0;
+  while (a < s.length && s.charCodeAt(a) < 0x80 && pred(s.charCodeAt(a))) a++;
+  if (a === s.length) return '';
+  let z = s.length;
+  while (z > a && s.charCodeAt(z - 1) < 0x80 && pred(s.charCodeAt(z - 1))) z--;
+  if (s.charCodeAt(a) < 0x80 && s.charCodeAt(z - 1) < 0x80) return s.slice(a, z);
   const buf = Buffer.from(s, 'latin1');
   let i = 0;
   while (i < buf.length) {
