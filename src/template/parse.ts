@@ -100,6 +100,19 @@ export function lex(input: string, counter: { actions: number }): Item[] {
     pos -= lastSize;
     if (lastSize === 1 && input.charCodeAt(pos) === 10) line--;
   };
+  /** Scans the rest of a word (ASCII natively, then rune by rune); returns the rune that ended it, left unread. */
+  const scanAlphaNumeric = (): number => {
+    ASCII_WORD.lastIndex = pos;
+    ASCII_WORD.exec(input);
+    pos = ASCII_WORD.lastIndex;
+    for (;;) {
+      const c = nextT();
+      if (!isAlphaNumeric(c)) {
+        backup();
+        return c;
+      }
+    }
+  };
   const fail = (msg: string): Item[] => {
     items.push({ typ: 'error', pos: start, val: msg, line: startLine });
     return items;
@@ -286,17 +299,7 @@ export function lex(input: string, counter: { actions: number }): Item[] {
           emit(typ === 'variable' ? 'variable' : 'dot');
           continue;
         }
-        let c: number;
-        ASCII_WORD.lastIndex = pos;
-        ASCII_WORD.exec(input);
-        pos = ASCII_WORD.lastIndex;
-        for (;;) {
-          c = nextT();
-          if (!isAlphaNumeric(c)) {
-            backup();
-            break;
-          }
-        }
+        const c = scanAlphaNumeric();
         if (!atTerminator()) return fail(`bad character ${hexRune(c)}`);
         emit(typ);
       } else if (r === 46 || r === 43 || r === 45 || (r >= 48 && r <= 57)) {
@@ -308,17 +311,7 @@ export function lex(input: string, counter: { actions: number }): Item[] {
           emit('complex');
         } else emit('number');
       } else if (isAlphaNumeric(r)) {
-        let c: number;
-        ASCII_WORD.lastIndex = pos;
-        ASCII_WORD.exec(input);
-        pos = ASCII_WORD.lastIndex;
-        for (;;) {
-          c = nextT();
-          if (!isAlphaNumeric(c)) {
-            backup();
-            break;
-          }
-        }
+        const c = scanAlphaNumeric();
         const word = input.slice(start, pos);
         if (!atTerminator()) return fail(`bad character ${hexRune(c)}`);
         if (Object.hasOwn(KEYWORDS, word)) emit(KEYWORDS[word]!);
