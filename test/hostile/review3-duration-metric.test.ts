@@ -24,17 +24,10 @@
  * less: e.g. on the first ERR_VALUE keep evaluating the rest of that template against a dummy
  * value, or pad every render to the budget's worst case (constant-time rendering).
  */
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MemoryApi } from '../../bench/memory-api.js';
-import { assembleController } from '../../controller/assemble.js';
-import { createLogger } from '../../controller/log.js';
-import { createMetrics } from '../../controller/metrics.js';
-import { UnsealPool } from '../../controller/unseal-pool.js';
-import { sealSecret } from '../../src/index.js';
-import { usePool, vectorKey } from './pool-fixture.js';
+import type { UnsealPool } from '../../controller/unseal-pool.js';
+import { probeMetrics, usePool } from './pool-fixture.js';
 
-const key = vectorKey;
 let pool: UnsealPool;
 usePool(1, (p) => (pool = p));
 
@@ -45,27 +38,7 @@ const PROBE = `{{ $d := trimPrefix "hunter2" .password | b64dec }}{{ if hasPrefi
 
 /** Mean of unseal_duration_seconds over N reconciles of the probe, as a metrics reader computes it (ms). */
 async function meanDurationMs(password: string, n = 6): Promise<number> {
-  const api = new MemoryApi();
-  const metrics = createMetrics('review3dur');
-  for (let i = 0; i < n; i++) {
-    const ss = sealSecret({ metadata: { name: `p${i}`, namespace: 'team' }, stringData: { password } }, { publicKey: key.publicKey });
-    ss.spec.template = { ...ss.spec.template, data: { probe: PROBE } };
-    api.put('sealedsecrets', { ...ss, metadata: { ...ss.metadata, uid: `u${i}`, generation: 1 } } as never);
-  }
-  const { controller } = assembleController({
-    api,
-    pool,
-    log: createLogger({ level: 'error', format: 'json', write: () => {} }),
-    metrics,
-    macKey: () => createHmac('sha256', 'k').digest(),
-    events: { emit: () => {} },
-    controller: { concurrency: 1 },
-  });
-  controller.startInformers();
-  await controller.startWorkers();
-  await controller.idle();
-  controller.stop();
-  const text = await metrics.registry.metrics();
+  const text = await probeMetrics(pool, 'review3dur', password, PROBE, n);
   const sum = Number(/sealed_secrets_controller_unseal_duration_seconds_sum (\S+)/.exec(text)![1]);
   const count = Number(/sealed_secrets_controller_unseal_duration_seconds_count (\S+)/.exec(text)![1]);
   expect(count).toBe(n);

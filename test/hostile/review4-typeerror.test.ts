@@ -22,16 +22,10 @@
  *
  * Needs `node scripts/build.mjs` (dist/unseal-worker.cjs), as the other pool tests.
  */
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MemoryApi } from '../../bench/memory-api.js';
-import { assembleController } from '../../controller/assemble.js';
-import { createLogger } from '../../controller/log.js';
-import { createMetrics } from '../../controller/metrics.js';
 import type { UnsealPool } from '../../controller/unseal-pool.js';
-import { sealSecret } from '../../src/index.js';
 import { renderTemplate } from '../../src/template.js';
-import { usePool, vectorKey } from './pool-fixture.js';
+import { probeMetrics, usePool } from './pool-fixture.js';
 
 let pool: UnsealPool;
 usePool(1, (p) => (pool = p));
@@ -39,27 +33,7 @@ usePool(1, (p) => (pool = p));
 const PROBE = '{{ $d := dict "a" 1 "b" 2 }}{{ range $k, $v := $d }}{{ if hasPrefix "h" $.password }}{{ $_ := unset $d "b" }}{{ end }}{{ if $v }}{{ end }}{{ end }}ok';
 
 async function durationSumMs(password: string, n = 3): Promise<number> {
-  const api = new MemoryApi();
-  const metrics = createMetrics('review4te');
-  for (let i = 0; i < n; i++) {
-    const ss = sealSecret({ metadata: { name: `p${i}`, namespace: 'team' }, stringData: { password } }, { publicKey: vectorKey.publicKey });
-    ss.spec.template = { ...ss.spec.template, data: { probe: PROBE } };
-    api.put('sealedsecrets', { ...ss, metadata: { ...ss.metadata, uid: `u${i}`, generation: 1 } } as never);
-  }
-  const { controller } = assembleController({
-    api,
-    pool,
-    log: createLogger({ level: 'error', format: 'json', write: () => {} }),
-    metrics,
-    macKey: () => createHmac('sha256', 'k').digest(),
-    events: { emit: () => {} },
-    controller: { concurrency: 1 },
-  });
-  controller.startInformers();
-  await controller.startWorkers();
-  await controller.idle();
-  controller.stop();
-  const text = await metrics.registry.metrics();
+  const text = await probeMetrics(pool, 'review4te', password, PROBE, n);
   return Number(/sealed_secrets_controller_unseal_duration_seconds_sum (\S+)/.exec(text)![1]) * 1000;
 }
 
